@@ -15,6 +15,10 @@ endfunction()
 # rewritten breaks only its own program. tests/cli/ programs drive the built `dissect`.
 function(clear_stage_tests)
   foreach(stage ${CLEAR_STAGES} cli)
+    # A stage's tests may need extra build steps (e.g. a fake shared library): tests/<stage>/extra.cmake.
+    if(EXISTS ${CMAKE_SOURCE_DIR}/tests/${stage}/extra.cmake)
+      include(${CMAKE_SOURCE_DIR}/tests/${stage}/extra.cmake)
+    endif()
     file(GLOB tests CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/${stage}/*_test.cpp)
     file(GLOB support CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/${stage}/support/*.cpp
                                         ${CMAKE_SOURCE_DIR}/tests/support/*.cpp)

@@ -24,6 +24,26 @@ class ComponentObserver {
   virtual void on_end(const ComponentGraph& graph, int node) = 0;
 };
 
+// Inputs of one forward pass. Empty fields are filled with seeded random values (ids uniform over
+// the vocabulary, pixels uniform in [-1, 1]) so a zoo model runs with no data at all.
+struct ModelInputs {
+  std::vector<int64_t> input_ids;          // [batch, seq] (encoder side of encoder-decoder models).
+                                           // Decode: [batch, kv_len + 1], the first kv_len fill the cache.
+  std::vector<int64_t> decoder_input_ids;  // encoder-decoder: [batch, target_seq] (decode: [batch, kv_len + 1])
+  std::vector<int64_t> valid_lengths;      // [batch] encoder tokens that are not padding; empty = no padding
+  std::vector<float> pixel_values;         // ViT: [batch, channels, image, image]
+};
+
+// A named model output: "last_hidden_state", "logits" (models with an LM head or classifier),
+// "pooler_output", "encoder_last_hidden_state". Row-major, shape as Hugging Face returns it.
+struct OutputTensor {
+  std::string name;
+  std::vector<int64_t> shape;
+  std::vector<float> data;
+};
+
+class WeightStore;
+
 struct EngineOptions {
   int threads = 0;                  // 0: every core this process may use
   DType dtype = DType::fp32;        // fp32 or bf16 (bf16 refused with a clear error where the CPU lacks it)
@@ -55,11 +75,19 @@ class Backend {
   // Returns once every submitted piece of work has finished.
   virtual void synchronize() = 0;
   virtual void set_observer(ComponentObserver* observer) = 0;
+
+  // Replaces the seeded random inputs; takes effect at the next capture() or run_model().
+  virtual void set_inputs(const ModelInputs& inputs) = 0;
+  // Outputs of the latest forward pass (capture, run_model, or leaves run in order after capture).
+  virtual std::vector<OutputTensor> outputs() const = 0;
 };
 
 // Throws clear::Error when the model would not fit in memory (with the bytes it needs), when a
 // checkpoint is bad, or when the dtype is not supported on this CPU.
 std::unique_ptr<Backend> make_cpu_backend(const ModelConfig& config, const Workload& workload,
                                           const EngineOptions& options);
+// The same with weights already in hand (tests, sweeps); options.weights is ignored.
+std::unique_ptr<Backend> make_cpu_backend(const ModelConfig& config, const Workload& workload,
+                                          const EngineOptions& options, WeightStore weights);
 
 }  // namespace clear
