@@ -16,7 +16,7 @@ namespace clear::testing {
 
 uint64_t test_seed() {
   static const uint64_t seed = [] {
-    if (const char* s = std::getenv("CLEAR_TEST_SEED")) return std::strtoull(s, nullptr, 0);
+    if (const char* s = std::getenv("CLEAR_TEST_SEED")) return static_cast<uint64_t>(std::strtoull(s, nullptr, 0));
     return static_cast<uint64_t>(std::random_device{}()) << 32 ^ std::random_device{}();
   }();
   return seed;

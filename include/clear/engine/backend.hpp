@@ -50,6 +50,15 @@ struct EngineOptions {
   std::filesystem::path weights;    // Hugging Face folder; empty: seeded random weights
   uint64_t seed = 0x5eed;           // random weights and random input ids
   std::vector<int64_t> input_ids;   // optional prompt (length seq); otherwise seeded random ids
+
+  // Additions of the CPU engine (docs/ENGINE.md).
+  // Whole-model runs compute the attention core (scores, mask, softmax, context) in one fused
+  // kernel; false runs the four leaf kernels on a materialised [B, H, S, K] buffer instead.
+  bool fused_attention = true;
+  // Decode: KV-cache room for this many token steps from kv_len (CpuEngine::generate); at least 1.
+  int64_t max_new_tokens = 1;
+  // Memory the engine may use; 0: MemAvailable from /proc/meminfo. A model needing more is refused.
+  int64_t memory_limit_bytes = 0;
 };
 
 class Backend {

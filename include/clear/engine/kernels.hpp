@@ -16,6 +16,8 @@ void set_threads(int threads);
 int threads();
 // True when this CPU runs bf16 matrix products natively (AVX512-BF16 or AMX); the reason otherwise.
 bool bf16_supported(std::string* why_not = nullptr);
+// oneDNN's effective CPU ISA ("avx512_core_bf16", "avx512_core_amx", ...), for reports.
+std::string onednn_isa_name();
 
 // y[rows, out] = x[rows, in] · Wᵀ (+ b), W given as [out, in] (PyTorch layout), packed once at
 // construction for `dtype` (fp32 or bf16; bf16 converts x on the fly and accumulates in fp32).
@@ -34,6 +36,8 @@ class PackedLinear {
   int64_t in_features() const;
   int64_t out_features() const;
   int64_t packed_bytes() const;
+  // oneDNN's implementation name for the representative shape (e.g. "brg:avx512_core_bf16").
+  std::string implementation() const;
   struct Impl;
  private:
   std::unique_ptr<Impl> impl_;
@@ -66,6 +70,9 @@ struct AttentionDims {
   bool causal = false;
   int64_t window = 0;     // sliding window, 0 = none
   float scale = 1.0f;     // 1/sqrt(D), or 1 for T5
+  // Rows of k/v between one batch element and the next; 0 = kv_len. A KV cache with room for C
+  // tokens per sequence passes C.
+  int64_t kv_batch_rows = 0;
 };
 // FLOPs 2·B·H·S·K·D (the analysis counts only attended positions under masks).
 void attention_scores(const AttentionDims& d, const float* q, const float* k, float* scores);
@@ -82,5 +89,10 @@ void attention_context(const AttentionDims& d, const float* probs, const float* 
 int64_t attention_scratch_floats(const AttentionDims& d);
 void attention_fused(const AttentionDims& d, const float* q, const float* k, const float* v,
                      const float* key_mask, const float* position_bias, float* out, float* scratch);
+// The same with the scratch size given: uses as many threads as the scratch holds slots for
+// (attention_scratch_floats is sized for threads() at the time it is called).
+void attention_fused(const AttentionDims& d, const float* q, const float* k, const float* v,
+                     const float* key_mask, const float* position_bias, float* out, float* scratch,
+                     int64_t scratch_floats);
 
 }  // namespace clear::kernels

@@ -93,6 +93,8 @@ struct ModelConfig {
   int64_t patch_size = 0;
   int64_t num_channels = 0;
   int64_t num_labels = 0;         // classifier outputs (ViTForImageClassification)
+  int64_t pooler_size = 0;        // pooler output width (== hidden_size except ViT pooler_output_size)
+  Activation pooler_activation = Activation::tanh;  // ViT pooler_act; BERT-family poolers use tanh
 
   int64_t pad_token_id = -1;      // -1 when the config has none
 };

@@ -11,7 +11,7 @@
 #include <omp.h>
 #endif
 
-#if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__) && !defined(CLEAR_NO_CLONES)
+#if defined(__x86_64__) && !defined(CLEAR_NO_CLONES)
 #define CLEAR_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define CLEAR_VECTOR_CLONES

@@ -1,0 +1,152 @@
+// GEMM and memory-bandwidth ceilings of this machine through our kernels: PackedLinear (oneDNN) in
+// fp32 and bf16 at 1 and 2 threads for BERT-base's shapes (M = 128 tokens) and a large square one,
+// plus the streaming-read bandwidth. Short runs (best of repeats within --seconds per point): on a
+// shared machine the figures are noisy; rerun on a quiet one for docs/PERFORMANCE.md.
+// Also attention_fused's rate for three shapes (own kernels, for comparison with the GEMM rate).
+//   bench_gemm [--seconds S] [--threads 1,2] [--only gemm|attention|bandwidth]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "clear/engine/ceilings.hpp"
+#include "clear/engine/kernels.hpp"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Shape {
+  const char* name;
+  int64_t m, k, n;
+};
+
+// Best GFLOP/s of y = x·Wᵀ + b for one shape.
+double linear_gflops(const Shape& s, clear::DType dtype, double seconds) {
+  std::mt19937 gen(7);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> w(static_cast<size_t>(s.n * s.k)), b(static_cast<size_t>(s.n)), x(static_cast<size_t>(s.m * s.k)),
+      y(static_cast<size_t>(s.m * s.n));
+  for (auto* v : {&w, &b, &x})
+    for (auto& e : *v) e = dist(gen);
+  clear::kernels::PackedLinear lin(w.data(), b.data(), s.n, s.k, dtype);
+  lin.prepare(s.m);
+  lin.forward(x.data(), y.data(), s.m);
+  double best = 1e30;
+  auto start = Clock::now();
+  for (int rep = 0; rep < 5 || std::chrono::duration<double>(Clock::now() - start).count() < seconds; ++rep) {
+    auto t0 = Clock::now();
+    lin.forward(x.data(), y.data(), s.m);
+    best = std::min(best, std::chrono::duration<double>(Clock::now() - t0).count());
+  }
+  return 2.0 * s.m * s.k * s.n / best / 1e9;
+}
+
+// Best GFLOP/s (4·B·H·S·K·D, scores + context) of attention_fused for one shape.
+double attention_gflops(const clear::kernels::AttentionDims& d, double seconds) {
+  std::mt19937 gen(11);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> q(static_cast<size_t>(d.batch * d.q_len * d.heads * d.head_dim)),
+      kv(static_cast<size_t>(d.batch * d.kv_len * d.kv_heads * d.head_dim)), out(q.size()),
+      scratch(static_cast<size_t>(clear::kernels::attention_scratch_floats(d)));
+  for (auto* v : {&q, &kv})
+    for (auto& e : *v) e = dist(gen);
+  auto run = [&] { clear::kernels::attention_fused(d, q.data(), kv.data(), kv.data(), nullptr, nullptr, out.data(), scratch.data()); };
+  run();
+  double best = 1e30;
+  auto start = Clock::now();
+  for (int rep = 0; rep < 5 || std::chrono::duration<double>(Clock::now() - start).count() < seconds; ++rep) {
+    auto t0 = Clock::now();
+    run();
+    best = std::min(best, std::chrono::duration<double>(Clock::now() - t0).count());
+  }
+  return 4.0 * d.batch * d.heads * d.q_len * d.kv_len * d.head_dim / best / 1e9;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  double seconds = 0.3;
+  std::vector<int> thread_counts = {1, 2};
+  std::string only;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--seconds") && i + 1 < argc) {
+      seconds = std::atof(argv[++i]);
+    } else if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) {
+      thread_counts.clear();
+      for (char* p = std::strtok(argv[++i], ","); p; p = std::strtok(nullptr, ",")) thread_counts.push_back(std::atoi(p));
+    } else if (!std::strcmp(argv[i], "--only") && i + 1 < argc) {
+      only = argv[++i];
+    } else {
+      std::fprintf(stderr, "usage: bench_gemm [--seconds S] [--threads 1,2] [--only gemm|attention|bandwidth]\n");
+      return 2;
+    }
+  }
+  std::string why;
+  bool bf16 = clear::kernels::bf16_supported(&why);
+  std::printf("oneDNN ISA: %s; bf16 native: %s%s\n", clear::kernels::onednn_isa_name().c_str(), bf16 ? "yes" : "no, ",
+              bf16 ? "" : why.c_str());
+  const int64_t sq = clear::kernels::kCeilingGemmSize;
+  const Shape shapes[] = {{"qkv  M128 K768 N2304", 128, 768, 2304},  {"out  M128 K768 N768", 128, 768, 768},
+                          {"ffn1 M128 K768 N3072", 128, 768, 3072},  {"ffn2 M128 K3072 N768", 128, 3072, 768},
+                          {"square", sq, sq, sq}};
+  std::vector<clear::DType> dtypes = {clear::DType::fp32};
+  if (bf16) dtypes.push_back(clear::DType::bf16);
+  auto wanted = [&](const char* section) { return only.empty() || only == section; };
+  if (wanted("gemm")) {
+  std::printf("%-22s %-5s", "shape", "dtype");
+  for (int t : thread_counts) std::printf("  %2d thr GFLOP/s", t);
+  std::printf("\n");
+  for (clear::DType dt : dtypes)
+    for (const Shape& s : shapes) {
+      std::printf("%-22s %-5s", s.name, clear::to_string(dt));
+      for (int t : thread_counts) {
+        clear::kernels::set_threads(t);
+        std::printf("  %15.1f", linear_gflops(s, dt, seconds));
+        std::fflush(stdout);
+      }
+      std::printf("\n");
+    }
+  {
+    clear::DType dt = clear::DType::fp32;
+    std::vector<float> w(768 * 768, 0.5f);
+    clear::kernels::PackedLinear probe(w.data(), nullptr, 768, 768, dt);
+    std::printf("oneDNN implementation (fp32, M128 K768 N768): %s\n", probe.implementation().c_str());
+    if (bf16) {
+      clear::kernels::PackedLinear probe16(w.data(), nullptr, 768, 768, clear::DType::bf16);
+      std::printf("oneDNN implementation (bf16, M128 K768 N768): %s\n", probe16.implementation().c_str());
+    }
+  }
+  }
+  if (wanted("attention")) {
+    struct AttnShape {
+      const char* name;
+      int64_t s, k, h, hkv, dim;
+    };
+    const AttnShape attn[] = {{"bert   S128 K128 H12 D64", 128, 128, 12, 12, 64},
+                              {"llama  S512 K512 H32/8 D128", 512, 512, 32, 8, 128},
+                              {"decode S1 K1024 H32/8 D128", 1, 1024, 32, 8, 128}};
+    for (const AttnShape& a : attn) {
+      clear::kernels::AttentionDims d;
+      d.q_len = a.s, d.kv_len = a.k, d.heads = a.h, d.kv_heads = a.hkv, d.head_dim = a.dim;
+      d.scale = 0.125f;
+      std::printf("%-28s fp32 attention_fused", a.name);
+      for (int t : thread_counts) {
+        clear::kernels::set_threads(t);
+        std::printf("  %d thr %6.1f GFLOP/s", t, attention_gflops(d, seconds));
+        std::fflush(stdout);
+      }
+      std::printf("\n");
+    }
+  }
+  if (wanted("bandwidth")) {
+    std::printf("memory bandwidth (streaming read of %.0f MiB):", clear::kernels::bandwidth_array_bytes() / 1048576.0);
+    for (int t : thread_counts) std::printf("  %d thr %.1f GB/s", t, clear::kernels::measure_memory_bandwidth_gbs(t, seconds));
+    std::printf("\n");
+  }
+  return 0;
+}

@@ -1,0 +1,96 @@
+// Array exp/erf/tanh through libmvec; see vec_math.hpp.
+#include "engine/kernels/vec_math.hpp"
+
+#include <cmath>
+#include <cstring>
+
+#include <immintrin.h>
+
+extern "C" {
+__m512 _ZGVeN16v_expf(__m512);
+__m512 _ZGVeN16v_erff(__m512);
+__m512 _ZGVeN16v_tanhf(__m512);
+__m256 _ZGVdN8v_expf(__m256);
+__m256 _ZGVdN8v_erff(__m256);
+__m256 _ZGVdN8v_tanhf(__m256);
+}
+
+namespace clear::kernels {
+namespace {
+
+enum class Impl { avx512, avx2, scalar };
+
+Impl detect() {
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f")) return Impl::avx512;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Impl::avx2;
+  return Impl::scalar;
+}
+
+Impl g_impl = detect();
+
+using Vec16Fn = __m512 (*)(__m512);
+using Vec8Fn = __m256 (*)(__m256);
+
+__attribute__((target("avx512f"))) void apply16(Vec16Fn f, const float* x, float* y, int64_t n) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, f(_mm512_loadu_ps(x + i)));
+  if (i < n) {
+    __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1u);
+    _mm512_mask_storeu_ps(y + i, m, f(_mm512_maskz_loadu_ps(m, x + i)));
+  }
+}
+
+__attribute__((target("avx2,fma"))) void apply8(Vec8Fn f, const float* x, float* y, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, f(_mm256_loadu_ps(x + i)));
+  if (i < n) {
+    alignas(32) float tail[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    std::memcpy(tail, x + i, sizeof(float) * static_cast<size_t>(n - i));
+    _mm256_store_ps(tail, f(_mm256_load_ps(tail)));
+    std::memcpy(y + i, tail, sizeof(float) * static_cast<size_t>(n - i));
+  }
+}
+
+template <class Scalar>
+void apply_scalar(Scalar f, const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = f(x[i]);
+}
+
+}  // namespace
+
+void exp_array(const float* x, float* y, int64_t n) {
+  switch (g_impl) {
+    case Impl::avx512: return apply16(_ZGVeN16v_expf, x, y, n);
+    case Impl::avx2: return apply8(_ZGVdN8v_expf, x, y, n);
+    default: return apply_scalar([](float v) { return std::exp(v); }, x, y, n);
+  }
+}
+
+void erf_array(const float* x, float* y, int64_t n) {
+  switch (g_impl) {
+    case Impl::avx512: return apply16(_ZGVeN16v_erff, x, y, n);
+    case Impl::avx2: return apply8(_ZGVdN8v_erff, x, y, n);
+    default: return apply_scalar([](float v) { return std::erf(v); }, x, y, n);
+  }
+}
+
+void tanh_array(const float* x, float* y, int64_t n) {
+  switch (g_impl) {
+    case Impl::avx512: return apply16(_ZGVeN16v_tanhf, x, y, n);
+    case Impl::avx2: return apply8(_ZGVdN8v_tanhf, x, y, n);
+    default: return apply_scalar([](float v) { return std::tanh(v); }, x, y, n);
+  }
+}
+
+void force_scalar_vec_math(bool scalar) { g_impl = scalar ? Impl::scalar : detect(); }
+
+const char* vec_math_impl() {
+  switch (g_impl) {
+    case Impl::avx512: return "libmvec-avx512";
+    case Impl::avx2: return "libmvec-avx2";
+    default: return "libm-scalar";
+  }
+}
+
+}  // namespace clear::kernels
