@@ -191,24 +191,21 @@ def ours_latency(dissect, model, seq, threads, dtype, iters, warmup, extra=()):
 
 
 def gemm_ceilings(dissect, bench_gemm, threads):
-    """{threads: (fp32 GFLOP/s, bf16 GFLOP/s or None)} and {threads: GB/s}, and where they came from."""
+    """{threads: (fp32 GFLOP/s, bf16 GFLOP/s or None)}, {threads: GB/s} and where they came from:
+    `dissect machine --refresh --threads T --format json` (gemm_gflops.fp32/bf16, memory_bandwidth_gbs), else
+    the bench_gemm program's table (best shape per dtype)."""
+    flops, bw = {}, {}
     try:
-        doc = run_json([dissect, "machine", "--format", "json"], "dissect machine")
-        flops, bw = {}, {}
-        for path, value in walk(doc):
-            key = "_".join(path).lower()
-            if not isinstance(value, (int, float)):
-                continue
-            for t in threads:
-                if re.search(rf"(^|_)({t}_thr|threads_{t}|{t}_threads?|t{t})($|_)", key):
-                    if "gflops" in key and "fp32" in key:
-                        flops.setdefault(t, [None, None])[0] = value
-                    elif "gflops" in key and "bf16" in key:
-                        flops.setdefault(t, [None, None])[1] = value
-                    elif "bandwidth" in key or "gb_s" in key or "gbs" in key:
-                        bw[t] = value
-        if flops:
-            return {t: tuple(v) for t, v in flops.items()}, bw, "dissect machine"
+        for t in threads:
+            # --refresh: measured now, under the same conditions as the runs, not taken from an older cache.
+            doc = run_json([dissect, "machine", "--refresh", "--threads", str(t), "--format", "json"], "dissect machine")
+            gemm = doc.get("gemm_gflops") or {}
+            if "fp32" not in gemm:
+                raise BenchError(f"dissect machine: no gemm_gflops.fp32 in its JSON (keys: {sorted(doc)})")
+            flops[t] = (gemm.get("fp32"), gemm.get("bf16"))
+            if doc.get("memory_bandwidth_gbs"):
+                bw[t] = doc["memory_bandwidth_gbs"]
+        return flops, bw, "dissect machine"
     except BenchError as e:
         print(f"note: {e}; falling back to bench_gemm", file=sys.stderr)
     if not bench_gemm or not os.path.exists(bench_gemm):
@@ -217,19 +214,18 @@ def gemm_ceilings(dissect, bench_gemm, threads):
     out = subprocess.run([bench_gemm, "--threads", ",".join(map(str, threads))], capture_output=True, text=True)
     if out.returncode != 0:
         raise BenchError(f"bench_gemm exited {out.returncode}: {out.stderr.strip()}")
-    flops = {t: [None, None] for t in threads}
-    bw = {}
+    table = {t: [None, None] for t in threads}
     for line in out.stdout.splitlines():
         m = re.match(r"^(\S+)\s+(fp32|bf16)\s+([\d.\s]+)$", line.strip())
         if m:
             values = [float(x) for x in m.group(3).split()]
             for t, v in zip(threads, values):
                 i = 0 if m.group(2) == "fp32" else 1
-                flops[t][i] = max(flops[t][i] or 0.0, v)
+                table[t][i] = max(table[t][i] or 0.0, v)
         if line.startswith("memory bandwidth"):
             for t, v in re.findall(r"(\d+) thr ([\d.]+) GB/s", line):
                 bw[int(t)] = float(v)
-    return {t: tuple(v) for t, v in flops.items()}, bw, "bench_gemm (best shape)"
+    return {t: tuple(v) for t, v in table.items()}, bw, "bench_gemm (best shape)"
 
 
 # ---------------------------------------------------------------------------------------------

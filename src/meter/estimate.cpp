@@ -96,7 +96,8 @@ class EstimateSource : public EnergySource {
     EnergySample s;
     double busy = busy_cpu_seconds();
     s.time_s = steady_now_s();
-    double busy_fraction_s = std::max(0.0, busy - start_busy_) / cpus_;
+    // Busy CPU-seconds per CPU, never more than the time passed (tick rounding can overshoot).
+    double busy_fraction_s = std::min(std::max(0.0, busy - start_busy_) / cpus_, s.time_s - start_time_);
     s.joules = {p_idle_ * (s.time_s - start_time_) + (p_max_ - p_idle_) * busy_fraction_s};
     s.in_total = {true};
     return s;

@@ -33,7 +33,8 @@ struct Unit {
   std::vector<int> instances;            // graph nodes (empty for the model)
   std::vector<double> latency_median_s;  // per instance (one entry for the model)
   std::vector<double> latency_p90_s;
-  double call_s = 0.0;                   // mean single-call latency over the rotation
+  double latency_mean_s = 0.0;           // mean of the instances' median single-call latencies
+  double call_s = 0.0;                   // per-call time that sizes the next trial (latest observed)
   int64_t repetitions = 0;
   std::vector<TrialRecord> trials;
   bool finished = false;
@@ -68,6 +69,7 @@ class Session {
   void measure_latency(Unit& unit);
   double time_one_call(const Unit& unit, size_t instance);
   void run_trial(Unit& unit, int64_t round);
+  int64_t repetitions_for(const Unit& unit) const;
   UnitResult finish(Unit& unit, const std::string& stopped_by);
   ComponentResult base_row(const Unit& unit) const;
   NodeCost cost(int node) const {
@@ -171,7 +173,15 @@ void Session::measure_latency(Unit& unit) {
   }
   double sum = 0.0;
   for (double t : unit.latency_median_s) sum += t;
-  unit.call_s = std::max(sum / static_cast<double>(count), 1e-9);
+  unit.latency_mean_s = std::max(sum / static_cast<double>(count), 1e-9);
+  unit.call_s = unit.latency_mean_s;
+}
+
+// Calls that fill one window at the unit's per-call time, a multiple of its instances.
+int64_t Session::repetitions_for(const Unit& unit) const {
+  const int64_t count = unit.model ? 1 : static_cast<int64_t>(unit.instances.size());
+  const int64_t reps = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(result_.window_s / unit.call_s)));
+  return (reps + count - 1) / count * count;  // every instance equally often
 }
 
 void Session::run_trial(Unit& unit, int64_t round) {
@@ -183,16 +193,29 @@ void Session::run_trial(Unit& unit, int64_t round) {
   trial.aligned = true;
   const EnergySample start = meter_.read_aligned(align_timeout_s_);
   const double work_start = clock_.now();
-  if (unit.model) {
-    backend_.run_model(unit.repetitions);
-  } else if (unit.instances.size() == 1) {
-    backend_.run_component(unit.instances[0], unit.repetitions);
-  } else {
-    // Rotate through every layer's instance, one call each, so no layer's weights stay hot.
-    const int64_t cycles = unit.repetitions / static_cast<int64_t>(unit.instances.size());
-    for (int64_t c = 0; c < cycles; ++c)
-      for (int node : unit.instances) backend_.run_component(node, 1);
+  // The work runs in chunks so a trial that runs slower than its latency promised (a loaded
+  // machine, throttling) ends near its window instead of overrunning the budget: it stops after
+  // the chunk that passes 2 windows or the deadline, and counts the calls actually made.
+  const int64_t per_round = unit.model ? 1 : static_cast<int64_t>(unit.instances.size());
+  const int64_t rounds_wanted = std::max<int64_t>(1, unit.repetitions / per_round);
+  const int64_t chunk = std::max<int64_t>(1, rounds_wanted / 8);
+  int64_t rounds_done = 0;
+  while (rounds_done < rounds_wanted) {
+    const int64_t n = std::min(chunk, rounds_wanted - rounds_done);
+    if (unit.model) {
+      backend_.run_model(n);
+    } else if (unit.instances.size() == 1) {
+      backend_.run_component(unit.instances[0], n);
+    } else {
+      // Rotate through every layer's instance, one call each, so no layer's weights stay hot.
+      for (int64_t c = 0; c < n; ++c)
+        for (int node : unit.instances) backend_.run_component(node, 1);
+    }
+    rounds_done += n;
+    const double now = clock_.now();
+    if (rounds_done < rounds_wanted && (now - work_start > 2.0 * result_.window_s || now > deadline_s_)) break;
   }
+  trial.repetitions = rounds_done * per_round;
   backend_.synchronize();  // the closing read must come after the work, not after its submission
   const double work_end = clock_.now();
   const EnergySample end = meter_.read_aligned(align_timeout_s_);
@@ -204,6 +227,12 @@ void Session::run_trial(Unit& unit, int64_t round) {
     throw MeterError(fmt::format("{}: the reads around a {:.3f} s trial of {} carry the same time stamp", meter_.name(),
                                  trial.work_s, unit.name));
   unit.trials.push_back(trial);
+  // Size the next trial from the rate just observed (calls under load may be slower than alone).
+  const double observed = trial.work_s / static_cast<double>(trial.repetitions);
+  if (observed > 0.0) {
+    unit.call_s = observed;
+    unit.repetitions = repetitions_for(unit);
+  }
 }
 
 ComponentResult Session::base_row(const Unit& unit) const {
@@ -212,7 +241,9 @@ ComponentResult Session::base_row(const Unit& unit) const {
   row.energy_label = energy_label(meter_);
   row.energy_method = meter_.method();
   row.quantisation_bound = result_.quantisation_bound;
-  row.repetitions = unit.repetitions;
+  double reps = 0.0;
+  for (const auto& t : unit.trials) reps += static_cast<double>(t.repetitions);
+  row.repetitions = unit.trials.empty() ? unit.repetitions : std::llround(reps / static_cast<double>(unit.trials.size()));
   row.trials = static_cast<int64_t>(unit.trials.size());
   return row;
 }
@@ -292,7 +323,7 @@ UnitResult Session::finish(Unit& unit, const std::string& stopped_by) {
       row.flops = cost(node).flops;
       row.bytes = cost(node).bytes;
       // In a rotation each instance's share of the measured energy per call follows its own latency.
-      fill_energy(row, group ? unit.latency_median_s[i] / unit.call_s : 1.0);
+      fill_energy(row, group ? unit.latency_median_s[i] / unit.latency_mean_s : 1.0);
       fill_roofline(row, options_.ceilings);
       flops_sum += row.flops;
       bytes_sum += row.bytes;
@@ -311,7 +342,7 @@ UnitResult Session::finish(Unit& unit, const std::string& stopped_by) {
       row.basis = "measured";
       row.instances = static_cast<int64_t>(unit.instances.size());
       row.calls = cost(unit.instances[0]).calls;
-      row.latency_median_s = unit.call_s;
+      row.latency_median_s = unit.latency_mean_s;
       row.latency_p90_s = p90_sum / count;
       row.flops = flops_sum / count;
       row.bytes = bytes_sum / count;
@@ -360,11 +391,7 @@ ProtocolResult Session::run() {
   for (auto& unit : units_) {
     progress("warm-up", unit.name);
     measure_latency(unit);
-    const int64_t count = unit.model ? 1 : static_cast<int64_t>(unit.instances.size());
-    int64_t reps = static_cast<int64_t>(std::ceil(window / unit.call_s));
-    reps = std::max<int64_t>(reps, 1);
-    reps = (reps + count - 1) / count * count;  // every instance equally often
-    unit.repetitions = reps;
+    unit.repetitions = repetitions_for(unit);
   }
 
   std::mt19937_64 rng(options_.seed);

@@ -180,6 +180,14 @@ TEST(ReferencePieces, ActivationsAtKnownValues) {
   EXPECT_NEAR(activation(Activation::tanh, 0.5), 0.46211715726000974, 1e-15);
 }
 
+TEST(ReferencePieces, Bf16RoundingIsNearestTiesToEven) {
+  EXPECT_EQ(round_to_bf16(1.0), 1.0);
+  EXPECT_EQ(round_to_bf16(1.00390625), 1.0);          // 1 + 2^-8: halfway, mantissa 0 is even
+  EXPECT_EQ(round_to_bf16(1.01171875), 1.015625);     // 1 + 3·2^-8: halfway, rounds to mantissa 2
+  EXPECT_EQ(round_to_bf16(1.0040), 1.0078125);        // just above halfway
+  EXPECT_EQ(round_to_bf16(-3.14159), -3.140625);
+}
+
 TEST(ReferencePieces, T5BucketsMatchHandComputedValues) {
   // t5-small: 32 buckets, max distance 128, encoder (bidirectional): 16 per direction, 8 exact.
   EXPECT_EQ(t5_bucket(0, true, 32, 128), 0);

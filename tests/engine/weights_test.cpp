@@ -255,6 +255,12 @@ TEST_F(BadCheckpoint, ExtraLayer) {
   expect({"unexpected tensor transformer.h.2.ln_1.weight", "canonical layers.2.norm1.weight"});
 }
 
+TEST_F(BadCheckpoint, PrefixedAndUnprefixedCopies) {
+  write([&](auto& all) { all.push_back(make_tensor("ln_f.bias", {8}, random_floats(8), StoreAs::F32)); });
+  expect({"unexpected tensor ln_f.bias in " + file(), "second tensor for canonical final_norm.bias",
+          "transformer.ln_f.bias"});
+}
+
 TEST_F(BadCheckpoint, IntegerWeight) {
   write([&](auto& all) {
     auto* t = find(all, "transformer.ln_f.weight");

@@ -35,9 +35,12 @@ TEST(Estimate, PowerStaysBetweenIdleAndTdp) {
     for (int i = 0; i < 20000000; ++i) x = x + 1e-9 * i;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     auto b = src->read();
-    double p = (b.joules[0] - a.joules[0]) / (b.time_s - a.time_s);
-    EXPECT_GE(p, 0.3 * tdp * 0.999) << scope;
-    EXPECT_LE(p, tdp * 1.001) << scope;
+    double dt = b.time_s - a.time_s;
+    double p = (b.joules[0] - a.joules[0]) / dt;
+    // CPU time is counted in 10 ms ticks: allow two ticks of full dynamic power over the window.
+    double slack = 0.7 * tdp * 0.02 / dt;
+    EXPECT_GE(p, 0.3 * tdp - slack) << scope;
+    EXPECT_LE(p, tdp + slack) << scope;
   }
 }
 

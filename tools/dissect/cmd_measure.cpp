@@ -15,6 +15,7 @@
 #include <thread>
 #include <unistd.h>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "clear/meter/carbon.hpp"
@@ -172,9 +173,9 @@ void run_measure(const MeasureArgs& args) {
       text += "\nenergy source: " + source->name() + " (" + label + "): " + source->method() + "\n";
       if (!source->selection_note().empty()) text += source->selection_note() + "\n";
       if (!source->measured()) text += "THESE ENERGY FIGURES ARE AN ESTIMATE, NOT A MEASUREMENT.\n";
-      text += "idle baseline: " + (args.idle_baseline_s > 0 ? std::to_string(args.idle_baseline_s) + " s before the command"
-                                                            : std::string("disabled (net = gross)")) + "\n";
-      text += "carbon: " + carbon.intensity_source + "; PUE " + std::to_string(carbon.pue) + "\n";
+      text += args.idle_baseline_s > 0 ? fmt::format("idle baseline: {:g} s before the command\n", args.idle_baseline_s)
+                                       : std::string("idle baseline: disabled (net = gross)\n");
+      text += fmt::format("carbon: {}; PUE {:g}\n", carbon.intensity_source, carbon.pue);
       text += "command exit status: " + std::to_string(exit_code) + "\n";
     }
   }

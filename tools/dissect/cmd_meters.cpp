@@ -56,8 +56,8 @@ void run_meters(const MetersArgs& args) {
                    clear::cell("estimate-cpu"), clear::cell(any ? "used only when no sensor is available" : chosen->method()),
                    clear::cell_null()});
     summary = any ? "energy sensor(s) found; dissect uses: " + chosen->name() + " (measured): " + chosen->method()
-                  : "no energy sensor on this machine; dissect would use the ESTIMATE instead, labelled 'estimate': " +
-                        chosen->method();
+                  : "no energy sensor on this machine (reasons above); dissect would use the ESTIMATE instead, "
+                    "labelled 'estimate' wherever it is printed or stored (model above; --tdp W sets the CPU power)";
     doc["sources"] = table.to_json();
     doc["selected"] = {{"source", chosen->name()}, {"label", clear::energy_label(*chosen)}, {"method", chosen->method()},
                        {"note", chosen->selection_note()}};

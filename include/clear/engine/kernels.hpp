@@ -85,12 +85,13 @@ void attention_softmax(const AttentionDims& d, float* scores);
 void attention_context(const AttentionDims& d, const float* probs, const float* v, float* out);
 // All four in one pass over blocks of queries, never materialising [B, H, S, K]; the arithmetic
 // per element is the same as the four leaves in sequence, so results are identical.
-// scratch: attention_scratch_floats(d) floats.
+// scratch: attention_scratch_floats(d) floats (per-thread blocks for max(threads(), cores)); this
+// overload uses at most min(threads(), cores) threads, so the scratch stays valid after set_threads.
 int64_t attention_scratch_floats(const AttentionDims& d);
 void attention_fused(const AttentionDims& d, const float* q, const float* k, const float* v,
                      const float* key_mask, const float* position_bias, float* out, float* scratch);
-// The same with the scratch size given: uses as many threads as the scratch holds slots for
-// (attention_scratch_floats is sized for threads() at the time it is called).
+// The same with the scratch size given: uses up to threads() threads, as many as the scratch holds
+// per-thread blocks for (at least one; a smaller scratch is an error).
 void attention_fused(const AttentionDims& d, const float* q, const float* k, const float* v,
                      const float* key_mask, const float* position_bias, float* out, float* scratch,
                      int64_t scratch_floats);

@@ -51,9 +51,11 @@ class WeightStore {
 };
 
 // Loads config.json's model from `dir` (model.safetensors, or sharded via model.safetensors.index.json).
-// Every tensor of graph.parameters() must be present with its shape; extra tensors (other than
-// buffers Hugging Face stores, such as position_ids) are an error. Errors name the tensor, its file
-// and the expected shape.
+// `dir` may also name one of those files. Every tensor of graph.parameters() must be present
+// (base-model prefix optional) with its shape and an F32/F16/BF16 dtype; any other tensor is an
+// error unless it is a tied copy equal to its owner, a buffer Hugging Face stores (position_ids,
+// GPT-2's attn.bias, inv_freq), or part of a head this model class does not carry (skipped()).
+// Errors name the tensor, its file and the expected shape. Rules and names: docs/WEIGHTS.md.
 WeightStore load_weights(const ComponentGraph& graph, const std::filesystem::path& dir);
 // Seeded random weights, documented in docs/WEIGHTS.md: norm weights 1, biases 0, every other
 // tensor normal(0, 0.02), Hugging Face's initialisation. Each tensor's values depend only on

@@ -50,8 +50,6 @@ MemoryEstimate estimate_cpu_memory(const ComponentGraph& graph, const Workload& 
 
   int64_t B = workload.batch;
   int64_t H = cfg.hidden_size, E = std::max(cfg.embedding_size, H), V = cfg.vocab_size;
-  auto stack_rows = [&](const StackConfig& s) { return s; };
-  (void)stack_rows;
   const StackConfig& st = cfg.arch_type == ArchType::encoder_decoder || cfg.arch_type == ArchType::decoder_only ||
                                   cfg.arch_type == ArchType::moe_decoder
                               ? cfg.decoder

@@ -223,13 +223,15 @@ void attention_context(const AttentionDims& d, const float* probs, const float* 
   });
 }
 
+// Slots for max(threads(), cores): a scratch sized now stays large enough for the overload without
+// a size, which uses at most min(threads(), cores) slots, whatever set_threads does in between.
 int64_t attention_scratch_floats(const AttentionDims& d) {
-  return slot_floats(geometry(d)) * threads();
+  return slot_floats(geometry(d)) * std::max(threads(), cores_available());
 }
 
 void attention_fused(const AttentionDims& d, const float* q, const float* k, const float* v, const float* key_mask,
                      const float* position_bias, float* out, float* scratch) {
-  attention_fused(d, q, k, v, key_mask, position_bias, out, scratch, attention_scratch_floats(d));
+  attention_fused(d, q, k, v, key_mask, position_bias, out, scratch, slot_floats(geometry(d)) * cores_available());
 }
 
 void attention_fused(const AttentionDims& d, const float* q, const float* k, const float* v, const float* key_mask,

@@ -52,6 +52,7 @@ CLEAR_VECTOR_CLONES void multiply_span(const float* a, const float* b, float* y,
 
 // y[0, n) = act(x[0, n)), n <= kChunk; y may alias x.
 void activation_chunk(Activation act, const float* x, float* y, int64_t n) {
+  if (fused_activation(act, x, y, n)) return;
   float t[kChunk];
   switch (act) {
     case Activation::gelu_erf:

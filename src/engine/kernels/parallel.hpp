@@ -19,6 +19,9 @@
 
 namespace clear::kernels {
 
+// Cores in this process's affinity mask.
+int cores_available();
+
 // Makes oneDNN (omp_get_max_threads on the calling thread) agree with threads().
 void sync_onednn_threads();
 

@@ -19,6 +19,8 @@ namespace {
 
 std::atomic<int> g_threads{0};  // 0 = every core this process may use
 
+}  // namespace
+
 int cores_available() {
   cpu_set_t set;
   CPU_ZERO(&set);
@@ -28,8 +30,6 @@ int cores_available() {
   }
   return omp_get_num_procs();
 }
-
-}  // namespace
 
 void set_threads(int threads) {
   if (threads < 0) throw Error("--threads: expected a thread count >= 0 (0 = all cores), got " + std::to_string(threads));

@@ -57,7 +57,59 @@ void apply_scalar(Scalar f, const float* x, float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] = f(x[i]);
 }
 
+// One pass over 16-float vectors: y = Op::post(x, f(Op::pre(x))). Tails are masked, so each
+// element goes through the same instructions wherever it sits. (Op is a struct of target-attributed
+// static functions: lambdas would not inherit the AVX-512 target.)
+#define CLEAR_AVX512 __attribute__((target("avx512f"))) static inline
+template <class Op>
+__attribute__((target("avx512f"))) void map16(Vec16Fn f, const float* x, float* y, int64_t n) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m512 v = _mm512_loadu_ps(x + i);
+    _mm512_storeu_ps(y + i, Op::post(v, f(Op::pre(v))));
+  }
+  if (i < n) {
+    __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1u);
+    __m512 v = _mm512_maskz_loadu_ps(m, x + i);
+    _mm512_mask_storeu_ps(y + i, m, Op::post(v, f(Op::pre(v))));
+  }
+}
+
+// ((0.5·x)·(1 + t)), the gelu combination in the scalar formula's order.
+CLEAR_AVX512 __m512 gelu_combine16(__m512 v, __m512 t) {
+  return _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), v), _mm512_add_ps(_mm512_set1_ps(1.0f), t));
+}
+// gelu_erf: 0.5·x·(1 + erf(x·√½)).
+struct GeluErf16 {
+  CLEAR_AVX512 __m512 pre(__m512 v) { return _mm512_mul_ps(v, _mm512_set1_ps(static_cast<float>(M_SQRT1_2))); }
+  CLEAR_AVX512 __m512 post(__m512 v, __m512 t) { return gelu_combine16(v, t); }
+};
+// gelu_tanh: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
+struct GeluTanh16 {
+  CLEAR_AVX512 __m512 pre(__m512 v) {
+    __m512 cube = _mm512_mul_ps(_mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.044715f), v), v), v);
+    return _mm512_mul_ps(_mm512_set1_ps(0.7978845608028654f), _mm512_add_ps(v, cube));
+  }
+  CLEAR_AVX512 __m512 post(__m512 v, __m512 t) { return gelu_combine16(v, t); }
+};
+// silu: x / (1 + exp(−x)).
+struct Silu16 {
+  CLEAR_AVX512 __m512 pre(__m512 v) { return _mm512_sub_ps(_mm512_setzero_ps(), v); }
+  CLEAR_AVX512 __m512 post(__m512 v, __m512 e) { return _mm512_div_ps(v, _mm512_add_ps(_mm512_set1_ps(1.0f), e)); }
+};
+#undef CLEAR_AVX512
+
 }  // namespace
+
+bool fused_activation(Activation act, const float* x, float* y, int64_t n) {
+  if (g_impl != Impl::avx512) return false;
+  switch (act) {
+    case Activation::gelu_erf: map16<GeluErf16>(_ZGVeN16v_erff, x, y, n); return true;
+    case Activation::gelu_tanh: map16<GeluTanh16>(_ZGVeN16v_tanhf, x, y, n); return true;
+    case Activation::silu: map16<Silu16>(_ZGVeN16v_expf, x, y, n); return true;
+    default: return false;
+  }
+}
 
 void exp_array(const float* x, float* y, int64_t n) {
   switch (g_impl) {

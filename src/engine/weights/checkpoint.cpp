@@ -22,19 +22,25 @@ bool ends_with(const std::string& s, const std::string& tail) {
 
 Checkpoint::Checkpoint(const std::filesystem::path& path) : source_(path) {
   namespace fs = std::filesystem;
+  // Non-throwing queries: an unreadable path is reported by the open below, naming it.
+  auto exists = [](const fs::path& p) {
+    std::error_code ec;
+    return fs::exists(p, ec);
+  };
+  std::error_code ec;
   fs::path single, index;
-  if (fs::is_directory(path)) {
-    if (fs::exists(path / kIndexFile)) index = path / kIndexFile;
-    else if (fs::exists(path / kSingleFile)) single = path / kSingleFile;
+  if (fs::is_directory(path, ec)) {
+    if (exists(path / kIndexFile)) index = path / kIndexFile;
+    else if (exists(path / kSingleFile)) single = path / kSingleFile;
     else {
       std::string hint;
-      if (fs::exists(path / "pytorch_model.bin") || fs::exists(path / "pytorch_model.bin.index.json"))
+      if (exists(path / "pytorch_model.bin") || exists(path / "pytorch_model.bin.index.json"))
         hint = " (pytorch_model.bin is not read: convert it to safetensors)";
       throw Error(path.string() + ": no " + kSingleFile + " or " + kIndexFile + " in the folder" + hint);
     }
   } else if (ends_with(path.filename().string(), ".index.json")) {
     index = path;
-  } else if (fs::exists(path)) {
+  } else if (exists(path)) {
     single = path;
   } else {
     throw Error(path.string() + ": no such file or folder");
@@ -72,7 +78,7 @@ Checkpoint::Checkpoint(const std::filesystem::path& path) : source_(path) {
   std::map<std::string, const MappedFile*> shards;
   for (const auto& name : shard_names) {
     const fs::path shard = folder / name;
-    if (!fs::exists(shard)) {
+    if (!exists(shard)) {
       std::string first;
       for (const auto& [t, f] : weight_map)
         if (f == name) { first = t; break; }

@@ -4,9 +4,11 @@
 // owned fp32 buffer. Tied copies must equal their owner; anything else left over is an error
 // unless it is a known buffer or a head this model class does not carry.
 #include <cstring>
+#include <map>
 #include <set>
 
 #include "clear/util/error.hpp"
+#include "engine/kernels/parallel.hpp"
 #include "engine/weights/hf_names.hpp"
 #include "engine/weights/weight_store_impl.hpp"
 
@@ -65,7 +67,11 @@ void check_dtype(const Found& f, const std::string& canonical) {
 std::vector<float> convert(const Found& f, hf::Transform transform) {
   const auto& info = *f.entry->tensor;
   std::vector<float> values(static_cast<size_t>(info.numel()));
-  safetensors::convert_to_f32(info.dtype, f.entry->file->data(info), info.numel(), values.data());
+  const std::byte* src = f.entry->file->data(info);
+  const int64_t size = safetensors::dtype_size(info.dtype);
+  kernels::parallel_for(info.numel(), int64_t{1} << 16, [&](int64_t begin, int64_t end) {
+    safetensors::convert_to_f32(info.dtype, src + begin * size, end - begin, values.data() + begin);
+  });
   if (transform == hf::Transform::transpose) {
     // Conv1D stores [in, out]; canonical linear weights are [out, in]. O(in*out) copies.
     const int64_t in = info.shape[0], out = info.shape[1];
@@ -95,6 +101,7 @@ WeightStore load_weights(const ComponentGraph& graph, const std::filesystem::pat
   impl->checkpoint = ckpt;
   impl->description = "weights from " + dir.string();
   std::set<std::string> consumed;
+  std::map<std::string, std::string> loaded_from;  // canonical -> checkpoint name
 
   for (const auto& p : graph.parameters()) {
     const hf::HfTensor t = hf::to_hf(config, p.name);
@@ -112,6 +119,7 @@ WeightStore load_weights(const ComponentGraph& graph, const std::filesystem::pat
       throw Error("tensor " + f.name + " in " + file_of(f) + ": expected shape " + shape_string(expected) +
                   " (canonical " + p.name + "), found " + shape_string(info.shape));
     consumed.insert(f.name);
+    loaded_from[p.name] = f.name;
 
     const std::byte* bytes = f.entry->file->data(info);
     const bool aligned = reinterpret_cast<uintptr_t>(bytes) % alignof(float) == 0;
@@ -171,6 +179,10 @@ WeightStore load_weights(const ComponentGraph& graph, const std::filesystem::pat
                               " does not carry)");
       continue;
     }
+    if (known && loaded_from.count(rule.canonical))
+      throw Error("unexpected " + where + ": a second tensor for canonical " + rule.canonical + ", already read from " +
+                  loaded_from.at(rule.canonical) + " (a checkpoint holds names with or without the '" + prefix +
+                  ".' prefix, not both)");
     if (known && !rule.canonical.empty())
       throw Error("unexpected " + where + ": it would hold canonical " + rule.canonical + ", which " +
                   config.architecture + " (" + config.name + ") does not have");

@@ -3,6 +3,7 @@
 // Names are the canonical ones of docs/NAMING.md.
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <numeric>
 
 #include "clear/util/error.hpp"
@@ -48,6 +49,9 @@ struct Model {
   WeightTable w;
   int64_t B;
   Options opt;
+  // Mixtral expert choices per MoE block and token row: recorded by one pass, replayed by another.
+  std::map<std::string, std::vector<std::vector<int64_t>>>* routing_record = nullptr;
+  const std::map<std::string, std::vector<std::vector<int64_t>>>* routing_replay = nullptr;
 
   // Every linear of the model (Options::bf16_linear_operands applies to all of them).
   Vec lin(const std::string& name, const Vec& x, int64_t rows, int64_t in, int64_t out, bool bias) const {
@@ -155,8 +159,6 @@ struct Model {
   Vec moe(const std::string& p, const Vec& x, int64_t rows, int64_t ffn) {
     const int64_t Hd = c.hidden_size, E = c.num_experts, top_k = c.experts_per_token;
     Vec logits = lin(p + ".router", x, rows, Hd, E, false);
-    // The order of the experts: from the same logits, or from bf16-rounded operands (Options).
-    const Vec order_logits = opt.bf16_routing ? linear(w, p + ".router", x, rows, Hd, E, false, true) : logits;
     Vec y(rows * Hd, 0.0);
     for (int64_t r = 0; r < rows; ++r) {
       Vec prob(logits.begin() + r * E, logits.begin() + (r + 1) * E);
@@ -164,11 +166,18 @@ struct Model {
       double sum = 0.0;
       for (double& v : prob) sum += (v = std::exp(v - mx));
       for (double& v : prob) v /= sum;
-      // Softmax is monotonic: ordering by logits is ordering by probabilities.
-      const double* key = order_logits.data() + r * E;
       std::vector<int64_t> order(E);
       std::iota(order.begin(), order.end(), 0);
-      std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return key[a] > key[b]; });
+      std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return prob[a] > prob[b]; });
+      if (routing_replay) {  // the chosen experts come from another pass (Options::bf16_routing)
+        const std::vector<int64_t>& chosen_there = routing_replay->at(p).at(r);
+        std::copy(chosen_there.begin(), chosen_there.end(), order.begin());
+      }
+      if (routing_record) {
+        auto& record = (*routing_record)[p];
+        record.resize(rows);
+        record[r].assign(order.begin(), order.begin() + top_k);
+      }
       double chosen = 0.0;
       for (int64_t j = 0; j < top_k; ++j) chosen += prob[order[j]];
       Vec xr(x.begin() + r * Hd, x.begin() + (r + 1) * Hd);
@@ -487,8 +496,10 @@ std::vector<int64_t> slice_ids(const std::vector<int64_t>& ids, int64_t B, int64
 }
 
 std::vector<Output> run_forward(const ModelConfig& config, const WeightTable& table, const ModelInputs& inputs,
-                                int64_t batch, const Options& options) {
-  Model m{config, table, batch, options};
+                                int64_t batch, const Options& options,
+                                std::map<std::string, std::vector<std::vector<int64_t>>>* routing_record = nullptr,
+                                const std::map<std::string, std::vector<std::vector<int64_t>>>* routing_replay = nullptr) {
+  Model m{config, table, batch, options, routing_record, routing_replay};
   switch (config.family) {
     case Family::bert:
     case Family::roberta:
@@ -524,7 +535,17 @@ std::vector<Output> run_forward(const ModelConfig& config, const WeightTable& ta
 
 std::vector<Output> forward(const ModelConfig& config, const Tensors& weights, const ModelInputs& inputs, int64_t batch,
                             const Options& options) {
-  return run_forward(config, WeightTable(weights), inputs, batch, options);
+  if (!options.bf16_routing || config.num_experts == 0) return run_forward(config, WeightTable(weights), inputs, batch, options);
+  // Choose the experts in a pass that rounds every linear's operands to bf16, then compute exactly
+  // with those choices.
+  std::map<std::string, std::vector<std::vector<int64_t>>> routing;
+  Options rounded = options;
+  rounded.bf16_linear_operands = true;
+  rounded.bf16_routing = false;
+  run_forward(config, WeightTable(weights), inputs, batch, rounded, &routing, nullptr);
+  Options exact = options;
+  exact.bf16_routing = false;
+  return run_forward(config, WeightTable(weights), inputs, batch, exact, nullptr, &routing);
 }
 
 Tensors make_weights(const ModelConfig& config, const ModelInputs& inputs, int64_t batch,
