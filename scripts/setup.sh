@@ -9,7 +9,7 @@ packages=(cmake ninja-build g++ pkg-config git libdnnl-dev nlohmann-json3-dev li
 for arg in "$@"; do
   case "$arg" in
     --test) packages+=(googletest libgtest-dev clang libclang-rt-14-dev) ;;
-    --bench) packages+=(python3 python3-torch python3-numpy) ;;
+    --bench) packages+=(python3 python3-torch python3-numpy libopenblas0-pthread) ;;  # PyTorch BLAS: OpenBLAS, not the reference BLAS
     *) echo "setup.sh: unknown option '$arg' (expected --test or --bench)" >&2; exit 2 ;;
   esac
 done

@@ -22,13 +22,19 @@ class CompositeSource : public EnergySource {
   }
   std::string name() const override {
     std::string n;
-    for (const auto& p : parts_) n += (n.empty() ? "" : "+") + p->name();
+    for (const auto& p : parts_) {
+      if (!n.empty()) n += '+';
+      n += p->name();
+    }
     return n;
   }
   bool measured() const override { return true; }
   std::string method() const override {
     std::string m;
-    for (const auto& p : parts_) m += (m.empty() ? "" : " | ") + p->method();
+    for (const auto& p : parts_) {
+      if (!m.empty()) m += " | ";
+      m += p->method();
+    }
     return m;
   }
   std::vector<EnergyDomain> domains() const override {

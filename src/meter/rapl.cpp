@@ -80,8 +80,10 @@ class RaplSource : public EnergySource {
   bool measured() const override { return true; }
   std::string method() const override {
     std::string m = "powercap RAPL at " + root_.string() + ": ";
-    for (size_t i = 0; i < zones_.size(); ++i)
-      m += (i ? ", " : "") + zones_[i].domain + "=" + zones_[i].zone_id;
+    for (size_t i = 0; i < zones_.size(); ++i) {
+      if (i) m += ", ";
+      m += zones_[i].domain + "=" + zones_[i].zone_id;
+    }
     for (const auto& d : duplicates_) m += "; " + d;
     return m;
   }
@@ -191,7 +193,10 @@ std::unique_ptr<EnergySource> open_rapl(const MeterSpec& spec, const MeterOption
     if (second != std::string::npos && z.label.find('-') == std::string::npos)
       domain = z.label + "-" + z.zone_id.substr(first + 1, second - first - 1);
     if (z.zone_id.rfind("intel-rapl-mmio:", 0) == 0) domain += "-mmio";
-    if (used[domain]++) domain += "#" + std::to_string(used[domain] - 1);
+    if (int repeat = used[domain]++; repeat > 0) {
+      domain += '#';
+      domain += std::to_string(repeat);
+    }
     z.domain = domain;
     z.counter.unit_j = 1e-6;
     z.counter.range = z.range_uj;

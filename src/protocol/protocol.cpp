@@ -156,16 +156,22 @@ void Session::measure_latency(Unit& unit) {
   unit.latency_p90_s.assign(count, 0.0);
   for (size_t i = 0; i < count; ++i) {
     // Warm-up: caches, page faults and frequency settle; stop when successive batch medians agree.
-    double previous = -1.0, current = 0.0;
+    // Batches shrink for slow calls and warm-up stops after max_warmup_s (at least two batches), so
+    // a whole-model forward of seconds does not eat the budget.
+    const double first = time_one_call(unit, i);
+    const int batch_size = std::clamp(static_cast<int>(0.05 / std::max(first, 1e-9)), 1, options_.warmup_batch);
+    const double warmup_start = clock_.now();
+    double previous = -1.0, current = first;
     for (int batch = 0; batch < options_.max_warmup_batches; ++batch) {
       std::vector<double> times;
-      for (int c = 0; c < options_.warmup_batch; ++c) times.push_back(time_one_call(unit, i));
+      for (int c = 0; c < batch_size; ++c) times.push_back(time_one_call(unit, i));
       current = median(times);
       if (previous > 0.0 && std::fabs(current - previous) <= options_.warmup_tolerance * previous) break;
+      if (batch >= 1 && clock_.now() - warmup_start > options_.max_warmup_s) break;
       previous = current;
     }
-    const int calls = std::clamp(static_cast<int>(options_.latency_seconds / std::max(current, 1e-9)), 5,
-                                 std::max(5, options_.latency_calls));
+    const int calls = std::clamp(static_cast<int>(options_.latency_seconds / std::max(current, 1e-9)), 3,
+                                 std::max(3, options_.latency_calls));
     std::vector<double> times;
     for (int c = 0; c < calls; ++c) times.push_back(time_one_call(unit, i));
     unit.latency_median_s[i] = median(times);

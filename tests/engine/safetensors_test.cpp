@@ -59,7 +59,9 @@ TEST_P(StorageTest, ValuesRoundTripExactly) {
       EXPECT_EQ(std::signbit(got[i]), std::signbit(written[i])) << name << "[" << i << "]";
       // Rounding stays within half an ulp of the storage type (relative 2^-11 half, 2^-8 bfloat16).
       const double rel = as == StoreAs::F32 ? 0 : as == StoreAs::F16 ? 0x1p-11 : 0x1p-8;
-      if (std::fabs(written[i]) > 1e-4) EXPECT_LE(std::fabs(expected - written[i]), rel * std::fabs(written[i]) * 1.0001);
+      if (std::fabs(written[i]) > 1e-4) {
+        EXPECT_LE(std::fabs(expected - written[i]), rel * std::fabs(written[i]) * 1.0001);
+      }
     }
   }
 }
@@ -128,7 +130,9 @@ TEST_F(BadFile, TruncatedHeader) {
   expect_open_error(g.substr(0, 20), {"header length", "past the end"});
 }
 TEST_F(BadFile, HeaderLengthPastTheEnd) {
-  expect_open_error(raw_safetensors("{}", "") .replace(0, 1, "\x40"), {"header length 64", "past the end"});
+  std::string bytes = raw_safetensors("{}", "");
+  bytes[0] = '\x40';  // claims 64 header bytes; the file has 2
+  expect_open_error(bytes, {"header length 64", "past the end"});
 }
 TEST_F(BadFile, HeaderLengthOverTheLimit) {
   std::string bytes = raw_safetensors("{}", "");

@@ -341,7 +341,9 @@ TEST(RandomWeights, DistributionAndDescription) {
     const double n = double(p.numel()), mean = sum / n, sd = std::sqrt(sq / n - mean * mean);
     EXPECT_LT(std::fabs(mean), 6 * 0.02 / std::sqrt(n)) << p.name;
     EXPECT_LT(std::fabs(sd - 0.02), 6 * 0.02 / std::sqrt(2 * n)) << p.name;
-    if (n >= 64000) EXPECT_NEAR(double(within) / n, 0.6827, 0.01) << p.name;  // normal, not uniform
+    if (n >= 64000) {  // normal, not uniform
+      EXPECT_NEAR(double(within) / n, 0.6827, 0.01) << p.name;
+    }
   }
 }
 
@@ -355,9 +357,12 @@ TEST(RandomWeights, SameSeedSameWeightsPerTensorName) {
     const auto n = size_t(p.numel());
     EXPECT_EQ(std::memcmp(a.data(p.name), b.data(p.name), n * 4), 0) << p.name;
     // A tensor's values depend only on (seed, name): layer 0 is the same in a 1-layer model.
-    if (c.contains(p.name)) EXPECT_EQ(std::memcmp(a.data(p.name), c.data(p.name), n * 4), 0) << p.name;
-    if (!p.name.ends_with(".bias") && p.name.find("norm") == std::string::npos)
+    if (c.contains(p.name)) {
+      EXPECT_EQ(std::memcmp(a.data(p.name), c.data(p.name), n * 4), 0) << p.name;
+    }
+    if (!p.name.ends_with(".bias") && p.name.find("norm") == std::string::npos) {
       EXPECT_NE(std::memcmp(a.data(p.name), d.data(p.name), n * 4), 0) << p.name;
+    }
   }
   // Different tensors of one model are not the same stream.
   EXPECT_NE(a.data("layers.0.mlp.up_proj.weight")[0], a.data("layers.1.mlp.up_proj.weight")[0]);

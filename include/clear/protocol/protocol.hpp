@@ -69,8 +69,9 @@ struct ProtocolOptions {
   int warmup_batch = 5;
   double warmup_tolerance = 0.02;
   int max_warmup_batches = 10;
+  double max_warmup_s = 1.0;      // per instance, after at least two batches
   int latency_calls = 31;
-  double latency_seconds = 0.05;  // per instance; fewer calls when one call is slow (at least 5)
+  double latency_seconds = 0.05;  // per instance; fewer calls when one call is slow (at least 3)
   // Leaves to measure (graph node indices); empty = every runnable leaf.
   std::vector<int> components;
   // Per node (graph order); empty = unknown (FLOP-based figures become 0, bound "unknown").

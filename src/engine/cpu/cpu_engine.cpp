@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <map>
 #include <random>
 #include <set>
 #include <string>
@@ -246,7 +247,6 @@ class CpuEngineImpl final : public CpuEngine {
     const Workload& w = d_.workload;
     d_.batch = w.batch;
     bool decode = w.phase == Phase::decode;
-    int64_t new_tokens = d_.options.max_new_tokens;
     switch (cfg.arch_type) {
       case ArchType::encoder_only:
       case ArchType::vision_encoder:
@@ -266,12 +266,7 @@ class CpuEngineImpl final : public CpuEngine {
       case ArchType::decoder_only:
       case ArchType::moe_decoder:
         if (decode) {
-          if (w.kv_len < 1) throw Error("workload: kv_len must be at least 1 in phase decode");
-          d_.dec_ids_len = w.kv_len + new_tokens;
-          d_.kv_capacity = w.kv_len + new_tokens;
-          setup_pass_ = Pass{w.kv_len, 0, false, false, true, true, false};
-          main_pass_ = Pass{1, w.kv_len, false, false, true, true, true};
-          has_setup_ = true;
+          plan_decode(false);
         } else {
           d_.dec_ids_len = w.seq;
           main_pass_ = Pass{w.seq, 0, false, false, false, true, true};
@@ -281,12 +276,7 @@ class CpuEngineImpl final : public CpuEngine {
         d_.enc_len = w.seq;
         int64_t target = w.target_seq > 0 ? w.target_seq : w.seq;
         if (decode) {
-          if (w.kv_len < 1) throw Error("workload: kv_len must be at least 1 in phase decode");
-          d_.dec_ids_len = w.kv_len + new_tokens;
-          d_.kv_capacity = w.kv_len + new_tokens;
-          setup_pass_ = Pass{w.kv_len, 0, true, true, true, true, false};
-          main_pass_ = Pass{1, w.kv_len, false, false, true, true, true};
-          has_setup_ = true;
+          plan_decode(true);
         } else {
           d_.dec_ids_len = target;
           main_pass_ = Pass{target, 0, true, true, false, true, true};
@@ -298,11 +288,25 @@ class CpuEngineImpl final : public CpuEngine {
     d_.dec_rows_max = d_.batch * std::max(main_pass_.dec_len, has_setup_ ? setup_pass_.dec_len : 0);
   }
 
-  // Packs every linear once (shared and tied weights once), then gives back the fp32 copies of
-  // tensors only linears use.
+  // Decode: the setup prefill fills the caches with the first kv_len tokens (running the encoder
+  // and computing the cross K/V where there is one); the measured step is one token at kv_len.
+  void plan_decode(bool with_encoder) {
+    const Workload& w = d_.workload;
+    if (w.kv_len < 1) throw Error("workload: kv_len must be at least 1 in phase decode");
+    d_.dec_ids_len = w.kv_len + d_.options.max_new_tokens;
+    d_.kv_capacity = d_.dec_ids_len;
+    setup_pass_ = Pass{w.kv_len, 0, with_encoder, with_encoder, true, true, false};
+    main_pass_ = Pass{1, w.kv_len, false, false, true, true, true};
+    has_setup_ = true;
+  }
+
+  // Packs every linear once (shared and tied weights once) and gives back each fp32 tensor that
+  // only linears use as soon as the last linear reading it is packed, so the peak while packing is
+  // the weights plus one packed copy (not every fp32 tensor plus every packed copy).
   void pack_weights() {
     const ComponentGraph& g = d_.graph;
-    std::set<std::string> kept;  // tensors read directly by non-linear leaves
+    std::set<std::string> kept;               // tensors read directly by non-linear leaves
+    std::map<std::string, int> linear_users;  // tensor -> linear leaves still to pack
     auto name_of = [&](int leaf, const char* role) {
       const Component& c = g.nodes[leaf];
       std::string own = c.name + "." + role;
@@ -311,18 +315,19 @@ class CpuEngineImpl final : public CpuEngine {
       return g.nodes[g.param_owner(leaf)].name + "." + role;
     };
     for (int leaf : g.leaves()) {
-      if (is_linear_op(g.nodes[leaf].op)) {
-        d_.linear(leaf).prepare(1);
-      } else {
-        kept.insert(name_of(leaf, "weight"));
-        kept.insert(name_of(leaf, "bias"));
+      for (const char* role : {"weight", "bias"}) {
+        if (is_linear_op(g.nodes[leaf].op))
+          ++linear_users[name_of(leaf, role)];
+        else
+          kept.insert(name_of(leaf, role));
       }
     }
     for (int leaf : g.leaves()) {
       if (!is_linear_op(g.nodes[leaf].op)) continue;
+      d_.linear(leaf).prepare(1);
       for (const char* role : {"weight", "bias"}) {
         std::string n = name_of(leaf, role);
-        if (!kept.count(n) && d_.weights.contains(n)) d_.weights.release(n);
+        if (--linear_users[n] == 0 && !kept.count(n) && d_.weights.contains(n)) d_.weights.release(n);
       }
     }
   }

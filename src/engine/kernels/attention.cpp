@@ -3,7 +3,8 @@
 // Both are built from the same per-row pieces, applied to the same work items — (batch, head,
 // block of kQueryBlock queries) — so every element goes through the same arithmetic in the same
 // order and the fused result equals the leaves bit for bit, at any thread count:
-//   pack_keys:    Kᵀ of the item's kv head into scratch [D, K] (contiguous over keys);
+//   pack_keys:    Kᵀ of the item's kv head into scratch [D, K] (contiguous over keys), except when
+//                 few query rows share it (decode), where the scores gather the keys in place;
 //   score_block:  s[j] = scale · Σ_d q[d]·Kᵀ[d, j], the sum over d in order (attention_tiles);
 //   mask_row:     + position_bias, then −inf where causal / window / padding drops the key;
 //   softmax_row:  exp(s − max) / Σ, the sum in 16 fixed lanes; a row whose max is −inf → zeros;
@@ -83,9 +84,13 @@ float* out_row(const Geometry& g, float* out, const Item& it, int64_t s) {
 // scores/probs [B, H, S, K]
 int64_t score_offset(const Geometry& g, const Item& it, int64_t s) { return ((it.b * g.H + it.h) * g.S + s) * g.K; }
 
+const float* k_base(const Geometry& g, const float* k, const Item& it) {
+  return k + it.b * g.kv_batch_rows * g.ldk + it.kvh * g.D;
+}
+
 // kt[d, j] = k_j[d] for the item's kv head.
 void pack_keys(const Geometry& g, const float* k, const Item& it, float* kt) {
-  const float* base = k + it.b * g.kv_batch_rows * g.ldk + it.kvh * g.D;
+  const float* base = k_base(g, k, it);
   for (int64_t j = 0; j < g.K; ++j) {
     const float* kj = base + j * g.ldk;
     for (int64_t dd = 0; dd < g.D; ++dd) kt[dd * g.K + j] = kj[dd];
@@ -154,12 +159,26 @@ void for_each_range(int64_t items, int64_t max_threads, Body&& body) {
   }
 }
 
-// Packs the item's keys into kt unless the previous item of this range had the same (b, kv head).
-void pack_keys_once(const Geometry& g, const float* k, const Item& it, float* kt, int64_t& packed) {
+// Query rows that share one packed Kᵀ (a kv head's heads × query length) below which the scores read
+// the keys in place instead (score_block_in_place): packing moves D·K values one by one for a
+// product of only rows·D·K multiply-adds, ~3× the product's time in decode.
+constexpr int64_t kPackKeysMinRows = 8;
+bool keys_in_place(const Geometry& g) { return g.S * g.group < kPackKeysMinRows; }
+
+// Scores of the item's query block: against Kᵀ packed into kt (packed again unless the previous
+// item of this range had the same (b, kv head)), or against the keys in place.
+void item_scores(const AttentionDims& d, const Geometry& g, const float* q, const float* k, const Item& it, float* kt,
+                 int64_t& packed, float* s) {
+  if (keys_in_place(g)) {
+    score_block_in_place(q_row(g, q, it, it.s0), g.ldq, it.rows, k_base(g, k, it), g.ldk, g.K, g.D, d.scale, s, g.K);
+    return;
+  }
   int64_t key = it.b * g.Hkv + it.kvh;
-  if (key == packed) return;
-  pack_keys(g, k, it, kt);
-  packed = key;
+  if (key != packed) {
+    pack_keys(g, k, it, kt);
+    packed = key;
+  }
+  score_block(q_row(g, q, it, it.s0), g.ldq, it.rows, kt, g.K, g.D, d.scale, s, g.K);
 }
 
 // Kᵀ scratch for the leaf attention_scores, which has no scratch argument: one buffer per thread,
@@ -185,8 +204,7 @@ void attention_scores(const AttentionDims& d, const float* q, const float* k, fl
     int64_t packed = -1;
     for (int64_t i = begin; i < end; ++i) {
       Item it = item_at(g, i);
-      pack_keys_once(g, k, it, kt, packed);
-      score_block(q_row(g, q, it, it.s0), g.ldq, it.rows, kt, g.K, g.D, d.scale, scores + score_offset(g, it, it.s0), g.K);
+      item_scores(d, g, q, k, it, kt, packed, scores + score_offset(g, it, it.s0));
     }
   });
 }
@@ -248,8 +266,7 @@ void attention_fused(const AttentionDims& d, const float* q, const float* k, con
     int64_t packed = -1;
     for (int64_t i = begin; i < end; ++i) {
       Item it = item_at(g, i);
-      pack_keys_once(g, k, it, kt, packed);
-      score_block(q_row(g, q, it, it.s0), g.ldq, it.rows, kt, g.K, g.D, d.scale, probs, g.K);
+      item_scores(d, g, q, k, it, kt, packed, probs);
       for (int64_t r = 0; r < it.rows; ++r) {
         float* row = probs + r * g.K;
         mask_row(d, g, it, it.s0 + r, row, key_mask, position_bias);

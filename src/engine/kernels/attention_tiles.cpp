@@ -29,8 +29,10 @@ __attribute__((target("avx512f"))) inline __mmask16 tail_mask(int64_t left) {
   X(0, 0) X(0, 1) X(0, 2) X(0, 3) X(1, 0) X(1, 1) X(1, 2) X(1, 3) X(2, 0) X(2, 1) X(2, 2) X(2, 3) X(3, 0) X(3, 1) X(3, 2) X(3, 3)
 #define CLEAR_FOR_FOUR(X) X(0) X(1) X(2) X(3)
 
-// c[r, x0 + x] for r < R, x < 16·V (masked at n).
-template <int R, int V>
+// c[r, x0 + x] for r < R, x < 16·V (masked at n). Rows(b): b[k, x] at b[k·ldb + x]; otherwise b is
+// given transposed, b[k, x] at b[x·ldb + k], and each vector of b is gathered (the same values, so
+// the same bits as from the packed copy).
+template <int R, int V, bool Rows>
 __attribute__((target("avx512f"))) void product_tile(const float* a, int64_t lda, const float* b, int64_t ldb, int64_t n,
                                                       int64_t reduce, float scale, float* c, int64_t ldc, int64_t x0) {
 #define DECL(r, v) __m512 acc##r##v = _mm512_setzero_ps();
@@ -39,9 +41,14 @@ __attribute__((target("avx512f"))) void product_tile(const float* a, int64_t lda
 #define MASK(v) const __mmask16 m##v = tail_mask(n - x0 - 16 * v);
   CLEAR_FOR_FOUR(MASK)
 #undef MASK
+  const __m512i lanes = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                           _mm512_set1_epi32(static_cast<int>(Rows ? 0 : ldb)));
   for (int64_t k = 0; k < reduce; ++k) {
-    const float* bk = b + k * ldb + x0;
-#define LOAD(v) const __m512 b##v = v < V ? _mm512_maskz_loadu_ps(m##v, bk + 16 * v) : _mm512_setzero_ps();
+    const float* bk = Rows ? b + k * ldb + x0 : b + x0 * ldb + k;
+#define LOAD(v)                                                                                             \
+  const __m512 b##v = !(v < V) ? _mm512_setzero_ps()                                                        \
+                      : Rows   ? _mm512_maskz_loadu_ps(m##v, bk + 16 * v)                                   \
+                               : _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m##v, lanes, bk + 16 * v * ldb, 4);
     CLEAR_FOR_FOUR(LOAD)
 #undef LOAD
 #define ROW(r) const __m512 a##r = r < R ? _mm512_set1_ps(a[r * lda + k]) : _mm512_setzero_ps();
@@ -58,8 +65,11 @@ __attribute__((target("avx512f"))) void product_tile(const float* a, int64_t lda
 }
 
 using TileFn = void (*)(const float*, int64_t, const float*, int64_t, int64_t, int64_t, float, float*, int64_t, int64_t);
-#define CLEAR_TILE_ROW(R) {product_tile<R, 1>, product_tile<R, 2>, product_tile<R, 3>, product_tile<R, 4>}
-const TileFn kTiles[4][4] = {CLEAR_TILE_ROW(1), CLEAR_TILE_ROW(2), CLEAR_TILE_ROW(3), CLEAR_TILE_ROW(4)};
+#define CLEAR_TILE_ROW(R, Rows) \
+  {product_tile<R, 1, Rows>, product_tile<R, 2, Rows>, product_tile<R, 3, Rows>, product_tile<R, 4, Rows>}
+const TileFn kTiles[2][4][4] = {
+    {CLEAR_TILE_ROW(1, false), CLEAR_TILE_ROW(2, false), CLEAR_TILE_ROW(3, false), CLEAR_TILE_ROW(4, false)},
+    {CLEAR_TILE_ROW(1, true), CLEAR_TILE_ROW(2, true), CLEAR_TILE_ROW(3, true), CLEAR_TILE_ROW(4, true)}};
 #undef CLEAR_TILE_ROW
 
 // Generic: no FMA (baseline and AVX2 targets do not contract), so a vectorised body and a scalar
@@ -76,18 +86,33 @@ __attribute__((target_clones("avx2", "default"))) void product_row_generic(const
   for (int64_t x = 0; x < n; ++x) c[x] *= scale;
 }
 
-// c[rows, n] = scale · a[rows, reduce] · b[reduce, n].
-void product(const float* a, int64_t lda, int64_t rows, const float* b, int64_t ldb, int64_t n, int64_t reduce,
-             float scale, float* c, int64_t ldc) {
+// The same with b given transposed (b[k, x] at b[x·ldb + k]): the same products in the same order.
+__attribute__((target_clones("avx2", "default"))) void product_row_generic_transposed(const float* a, const float* b,
+                                                                                      int64_t ldb, int64_t n,
+                                                                                      int64_t reduce, float scale,
+                                                                                      float* c) {
+  for (int64_t x = 0; x < n; ++x) c[x] = 0.0f;
+  for (int64_t k = 0; k < reduce; ++k) {
+    const float ak = a[k];
+    for (int64_t x = 0; x < n; ++x) c[x] += ak * b[x * ldb + k];
+  }
+  for (int64_t x = 0; x < n; ++x) c[x] *= scale;
+}
+
+// c[rows, n] = scale · a[rows, reduce] · b[reduce, n]; b_rows: b[k, x] at b[k·ldb + x], otherwise at
+// b[x·ldb + k].
+void product(const float* a, int64_t lda, int64_t rows, const float* b, int64_t ldb, bool b_rows, int64_t n,
+             int64_t reduce, float scale, float* c, int64_t ldc) {
   if (!g_avx512) {
-    for (int64_t r = 0; r < rows; ++r) product_row_generic(a + r * lda, b, ldb, n, reduce, scale, c + r * ldc);
+    for (int64_t r = 0; r < rows; ++r)
+      (b_rows ? product_row_generic : product_row_generic_transposed)(a + r * lda, b, ldb, n, reduce, scale, c + r * ldc);
     return;
   }
   for (int64_t x0 = 0; x0 < n; x0 += 64) {
     int64_t v = std::min<int64_t>(4, (n - x0 + 15) / 16);
     for (int64_t r0 = 0; r0 < rows; r0 += 4) {
       int64_t r = std::min<int64_t>(4, rows - r0);
-      kTiles[r - 1][v - 1](a + r0 * lda, lda, b, ldb, n, reduce, scale, c + r0 * ldc, ldc, x0);
+      kTiles[b_rows][r - 1][v - 1](a + r0 * lda, lda, b, ldb, n, reduce, scale, c + r0 * ldc, ldc, x0);
     }
   }
 }
@@ -96,12 +121,17 @@ void product(const float* a, int64_t lda, int64_t rows, const float* b, int64_t 
 
 void score_block(const float* q, int64_t ldq, int64_t rows, const float* kt, int64_t K, int64_t D, float scale,
                  float* s, int64_t lds) {
-  product(q, ldq, rows, kt, K, K, D, scale, s, lds);
+  product(q, ldq, rows, kt, K, true, K, D, scale, s, lds);
+}
+
+void score_block_in_place(const float* q, int64_t ldq, int64_t rows, const float* k, int64_t ldk, int64_t K, int64_t D,
+                          float scale, float* s, int64_t lds) {
+  product(q, ldq, rows, k, ldk, false, K, D, scale, s, lds);
 }
 
 void context_block(const float* p, int64_t ldp, int64_t rows, const float* v, int64_t ldv, int64_t K, int64_t D,
                    float* o, int64_t ldo) {
-  product(p, ldp, rows, v, ldv, D, K, 1.0f, o, ldo);
+  product(p, ldp, rows, v, ldv, true, D, K, 1.0f, o, ldo);
 }
 
 const char* attention_tiles_impl() { return g_avx512 ? "avx512" : "generic"; }

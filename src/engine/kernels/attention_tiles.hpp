@@ -11,6 +11,11 @@ namespace clear::kernels {
 
 void score_block(const float* q, int64_t ldq, int64_t rows, const float* kt, int64_t K, int64_t D, float scale,
                  float* s, int64_t lds);
+// score_block reading the keys where they are (k_j[d] at k[j·ldk + d], gathered), for blocks of
+// so few query rows that packing Kᵀ would cost more than the product (decode). Same bits as
+// score_block on the packed Kᵀ.
+void score_block_in_place(const float* q, int64_t ldq, int64_t rows, const float* k, int64_t ldk, int64_t K, int64_t D,
+                          float scale, float* s, int64_t lds);
 void context_block(const float* p, int64_t ldp, int64_t rows, const float* v, int64_t ldv, int64_t K, int64_t D,
                    float* o, int64_t ldo);
 // Which implementation runs: "avx512" or "generic".
