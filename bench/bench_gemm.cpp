@@ -129,7 +129,8 @@ int main(int argc, char** argv) {
     };
     const AttnShape attn[] = {{"bert   S128 K128 H12 D64", 128, 128, 12, 12, 64},
                               {"llama  S512 K512 H32/8 D128", 512, 512, 32, 8, 128},
-                              {"decode S1 K1024 H32/8 D128", 1, 1024, 32, 8, 128}};
+                              {"decode S1 K1024 H32/8 D128", 1, 1024, 32, 8, 128},
+                              {"gpt2 decode S1 K129 H12 D64", 1, 129, 12, 12, 64}};
     for (const AttnShape& a : attn) {
       clear::kernels::AttentionDims d;
       d.q_len = a.s, d.kv_len = a.k, d.heads = a.h, d.kv_heads = a.hkv, d.head_dim = a.dim;

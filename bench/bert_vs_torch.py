@@ -288,8 +288,9 @@ def main():
                 rows.append((f"torch-{backend}", "fp32", t, best, f"best of {runs} (median {median:.1f})"))
         for dtype in ("fp32", "bf16"):
             try:
-                ms, _ = ours_latency(args.dissect, "bert-base-uncased", args.seq, t, dtype, args.iters, args.warmup)
-                rows.append(("clear", dtype, t, ms, f"median of {args.iters}"))
+                ms, doc = ours_latency(args.dissect, "bert-base-uncased", args.seq, t, dtype, args.iters, args.warmup)
+                p10 = doc.get("latency", {}).get("p10_ms")
+                rows.append(("clear", dtype, t, ms, f"median of {args.iters}" + (f" (p10 {p10:.1f})" if p10 else "")))
             except BenchError as e:
                 problems.append(str(e))
 

@@ -3,13 +3,17 @@
 // u is the busy fraction of the CPUs this process can see, over the interval:
 //   scope=system (default): busy jiffies (user+nice+system+irq+softirq; idle, iowait and steal
 //     excluded) across all CPUs in /proc/stat, divided by (CPUs × USER_HZ × seconds);
-//   scope=process: this process's user+system time plus that of its waited-for children
-//     (/proc/self/stat), divided by (CPUs × seconds) — for profiling runs on a shared machine.
+//   scope=process: this process's own CPU time (clock_gettime(CLOCK_PROCESS_CPUTIME_ID): every
+//     thread, user + system, nanosecond accounting) divided by (CPUs × seconds) — what `dissect
+//     profile` uses, so other processes' load on a shared machine is not charged to the model.
+//     Its counter changes continuously, so its update period is the clock's, not a tick.
 // Because P is linear in u, integrating per interval equals using the busy CPU-seconds directly:
 //   E(t) = P_idle · t + (P_max − P_idle) · busy_cpu_seconds / CPUs.
 // P_max: --tdp (estimate:tdp=W) when given; else TDP × visible CPUs / threads per socket for a CPU
 // in the table (cpu_tdp.cpp); else 4 W per logical CPU, a guess that method() says is a guess.
+#include <algorithm>
 #include <cmath>
+#include <ctime>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -52,19 +56,20 @@ StatTotals read_proc_stat() {
   return t;
 }
 
+// CPU seconds of every thread of this process (user + system), from the scheduler's own accounting.
 double process_cpu_seconds() {
-  std::string text = read_small_file_or_throw("/proc/self/stat");
-  auto close = text.rfind(')');
-  if (close == std::string::npos) throw MeterError("estimate: /proc/self/stat is malformed");
-  std::istringstream ss(text.substr(close + 2));
-  std::string field;
-  double v[20] = {};
-  // fields after ')' start at field 3 (state); utime=14 stime=15 cutime=16 cstime=17
-  for (int i = 3; i <= 17; ++i) {
-    if (!(ss >> field)) throw MeterError("estimate: /proc/self/stat is truncated");
-    if (i >= 14) v[i - 14] = std::atof(field.c_str());
-  }
-  return (v[0] + v[1] + v[2] + v[3]) / double(::sysconf(_SC_CLK_TCK));
+  timespec ts{};
+  if (::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) != 0)
+    throw MeterError("estimate: clock_gettime(CLOCK_PROCESS_CPUTIME_ID) failed");
+  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+}
+
+// Counter granularity of the process scope: the CPU-time clock's resolution, at least 1 us (its
+// real accounting granularity on Linux is the scheduler's nanosecond clock).
+double process_clock_period_s() {
+  timespec res{};
+  if (::clock_getres(CLOCK_PROCESS_CPUTIME_ID, &res) != 0) return 1e-6;
+  return std::max(1e-6, double(res.tv_sec) + 1e-9 * double(res.tv_nsec));
 }
 
 class EstimateSource : public EnergySource {
@@ -72,7 +77,7 @@ class EstimateSource : public EnergySource {
   EstimateSource(double p_max, std::string p_max_reason, bool process_scope, int cpus)
       : p_max_(p_max), p_idle_(kIdleFractionOfTdp * p_max), p_max_reason_(std::move(p_max_reason)),
         process_scope_(process_scope), cpus_(cpus) {
-    traits_.update_period_s = 1.0 / double(::sysconf(_SC_CLK_TCK));
+    traits_.update_period_s = process_scope_ ? process_clock_period_s() : 1.0 / double(::sysconf(_SC_CLK_TCK));
     traits_.resolution_j = (p_max_ - p_idle_) / cpus_ * traits_.update_period_s;
     traits_.idle_power_w = p_idle_;
     start_time_ = steady_now_s();
@@ -83,9 +88,11 @@ class EstimateSource : public EnergySource {
   std::string method() const override {
     char buf[512];
     std::snprintf(buf, sizeof buf,
-                  "ESTIMATE, not a measurement: P = P_idle + (P_max - P_idle) * u with u = %s CPU utilisation; "
+                  "ESTIMATE, not a measurement: P = P_idle + (P_max - P_idle) * u, %s; "
                   "P_max = %.1f W (%s); P_idle = %.0f%% of P_max = %.1f W (assumed)",
-                  process_scope_ ? "this process's (and its children's)" : "system-wide /proc/stat", p_max_,
+                  process_scope_ ? "scope=process: this process's CPU time (CLOCK_PROCESS_CPUTIME_ID) / (wall x CPUs)"
+                                 : "scope=system: busy time of every process (/proc/stat) / (wall x CPUs)",
+                  p_max_,
                   p_max_reason_.c_str(), kIdleFractionOfTdp * 100, p_idle_);
     return buf;
   }

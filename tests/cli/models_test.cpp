@@ -46,7 +46,7 @@ TEST(DissectModels, JsonParsesWithExactParameterCounts) {
       EXPECT_EQ(row["params"].get<int64_t>(), 124439808);
       EXPECT_EQ(row["class"], "GPT2LMHeadModel");
     }
-    if (row["name"] == "bert-base-uncased") EXPECT_EQ(row["params"].get<int64_t>(), 109482240);
+    if (row["name"] == "bert-base-uncased") { EXPECT_EQ(row["params"].get<int64_t>(), 109482240); }
   }
   EXPECT_TRUE(saw_gpt2);
 }

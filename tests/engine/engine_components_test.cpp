@@ -99,7 +99,7 @@ TEST_P(EngineFamilies, HooksNestAndCoverEveryComponent) {
       std::vector<int> open, begun;
       for (int e : rec.events) {
         if (e >= 0) {
-          if (!open.empty()) EXPECT_EQ(g.nodes[e].parent, open.back()) << g.nodes[e].name << " not nested in its parent";
+          if (!open.empty()) { EXPECT_EQ(g.nodes[e].parent, open.back()) << g.nodes[e].name << " not nested in its parent"; }
           open.push_back(e);
           begun.push_back(e);
         } else {

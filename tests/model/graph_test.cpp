@@ -58,12 +58,12 @@ void expect_invariants(const ComponentGraph& g) {
     if (i > 0) {
       const Component& p = g.nodes[size_t(n.parent)];
       EXPECT_EQ(n.name.rfind(n.parent == 0 ? "" : p.name + ".", 0), 0u) << "name does not extend its parent's";
-      if (n.layer < 0) EXPECT_EQ(p.layer, -1);
-      if (p.layer >= 0) EXPECT_EQ(n.layer, p.layer);
+      if (n.layer < 0) { EXPECT_EQ(p.layer, -1); }
+      if (p.layer >= 0) { EXPECT_EQ(n.layer, p.layer); }
     }
     EXPECT_EQ(is_composite(n.kind), !n.is_leaf()) << to_string(n.kind);
     EXPECT_EQ(n.op == OpKind::composite, !n.is_leaf());
-    if (n.kind == ComponentKind::layer) EXPECT_NE(n.name.find("layers." + std::to_string(n.layer)), std::string::npos);
+    if (n.kind == ComponentKind::layer) { EXPECT_NE(n.name.find("layers." + std::to_string(n.layer)), std::string::npos); }
     for (const auto& p : n.params) {
       EXPECT_TRUE(p.name == n.name + ".weight" || p.name == n.name + ".bias") << p.name;
       EXPECT_TRUE(param_names.insert(p.name).second) << "duplicate tensor " << p.name;
@@ -93,10 +93,10 @@ void expect_invariants(const ComponentGraph& g) {
     }
     // Kinds follow the last name segment (NAMING.md).
     std::string last = n.name.substr(n.name.rfind('.') + 1);
-    if (last.rfind("norm", 0) == 0 || last == "final_norm") EXPECT_EQ(n.kind, ComponentKind::norm);
-    if (last.rfind("residual", 0) == 0) EXPECT_EQ(n.kind, ComponentKind::residual);
-    if (n.name.find(".experts.") != std::string::npos && std::isdigit(static_cast<unsigned char>(last[0])))
-      EXPECT_EQ(n.kind, ComponentKind::expert);
+    if (last.rfind("norm", 0) == 0 || last == "final_norm") { EXPECT_EQ(n.kind, ComponentKind::norm); }
+    if (last.rfind("residual", 0) == 0) { EXPECT_EQ(n.kind, ComponentKind::residual); }
+    if (n.name.find(".experts.") != std::string::npos && std::isdigit(static_cast<unsigned char>(last[0]))) {
+      EXPECT_EQ(n.kind, ComponentKind::expert); }
   }
   EXPECT_EQ(g.param_count(), total);
   EXPECT_EQ(g.parameters().size(), param_names.size());

@@ -10,6 +10,7 @@
 #include "clear/util/error.hpp"
 
 #include "clear/protocol/protocol.hpp"
+#include "clear/store/store.hpp"
 #include "protocol/support/fakes.hpp"
 #include "support/test_support.hpp"
 
@@ -217,6 +218,59 @@ TEST(Protocol, SensorFailureMidTrialPropagatesAfterDeliveringFinishedUnits) {
   // Units finished before the failure were handed over; the unfinishable one was not.
   EXPECT_EQ(delivered.size(), 2u);
   EXPECT_EQ(std::count(delivered.begin(), delivered.end(), "embeddings.word"), 0);
+}
+
+// The same failure with the results database in the loop, as `dissect profile` uses it: every
+// finished unit is committed as it finishes, the failure is recorded on the run, and a fresh
+// connection finds the finished units (rows and raw trials) and nothing of the failed one.
+TEST(Protocol, SensorFailureMidTrialKeepsFinishedUnitsInTheStore) {
+  FakeSensorConfig config;
+  config.fail_after_reads = 6 + 2 * (3 * 2 + 2) + 3;  // inside round 3, as above
+  Rig rig(config, 2);
+  rig.backend.leaves[rig.backend.graph().find("embeddings.word")].power_w = config.idle_w;
+  auto options = rig.options();
+  options.min_trials = 2;
+  options.target_ci = 0.5;
+  for (auto name : {"embeddings.word", "final_norm", "layers.0.attention.q_proj", "layers.1.attention.q_proj"})
+    if (rig.backend.graph().find(name) >= 0) options.components.push_back(rig.backend.graph().find(name));
+  testing::TempDir dir;
+  const auto db = dir / "results.db";
+  RunRecord run;
+  size_t trials_committed = 0;
+  std::set<std::string> committed;
+  {
+    ResultStore store(db);
+    run.status = "running";
+    run.model = "small-bert";
+    store.begin_run(run);
+    options.on_unit_finished = [&](const UnitResult& u) {
+      store.commit_unit(run.id, u.rows, u.trials);
+      committed.insert(u.unit);
+      trials_committed += u.trials.size();
+    };
+    try {
+      run_protocol(rig.backend, rig.sensor, options);
+      FAIL() << "expected the injected sensor failure";
+    } catch (const MeterError& e) {
+      run.status = std::string("failed: ") + e.what();
+      store.update_run(run);
+    }
+  }
+  ASSERT_EQ(committed.size(), 2u);
+  ResultStore reopened(db);
+  const RunRecord loaded = reopened.load_run(run.id);
+  EXPECT_EQ(loaded.status.rfind("failed: ", 0), 0u) << loaded.status;
+  EXPECT_NE(loaded.status.find("injected"), std::string::npos) << loaded.status;
+  std::set<std::string> stored_units;
+  for (const auto& row : reopened.load_results(run.id)) {
+    EXPECT_NE(row.name, "embeddings.word");
+    EXPECT_GT(row.net_j, 0.0) << row.name;
+    if (row.basis == "measured") stored_units.insert(row.name);
+  }
+  EXPECT_EQ(stored_units, committed);
+  const auto trials = reopened.load_trials(run.id);
+  EXPECT_EQ(trials.size(), trials_committed);
+  for (const auto& t : trials) EXPECT_NE(t.unit, "embeddings.word");
 }
 
 TEST(Protocol, BudgetStopsAndSaysSo) {

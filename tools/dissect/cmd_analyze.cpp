@@ -12,17 +12,14 @@
 #include "clear/model/zoo.hpp"
 #include "clear/report/table.hpp"
 #include "command.hpp"
+#include "model_options.hpp"
 
 namespace clear::cli {
 namespace {
 
 struct AnalyzeOptions {
-  std::string model;
-  Workload workload;
-  std::string phase = "prefill";
-  std::string dtype = "fp32";
+  ModelFlags model;
   std::string convention = "full";
-  std::string head;
   int depth = 1;
   std::string format = "table";
 };
@@ -183,15 +180,11 @@ std::string header_text(const Analysis& a) {
 }
 
 void run_analyze(AnalyzeOptions& o) {
-  ModelConfig config = resolve_model(o.model);
-  if (!o.head.empty()) select_head(config, o.head);
-  o.workload.phase = parse_phase(o.phase);
-  o.workload.dtype = parse_dtype(o.dtype);
+  const ResolvedModel m = resolve_model_flags(o.model);
   const Convention convention = parse_convention(o.convention);
   const Format format = parse_format(o.format);
-  validate_workload(config, o.workload);  // the model's own limits (e.g. its learned position table)
-  const ComponentGraph graph = build_graph(config);
-  const Analysis a = analyze(graph, o.workload, convention);
+  const ComponentGraph graph = build_graph(m.config);
+  const Analysis a = analyze(graph, m.workload, convention);
   const auto rows = summarize(a, o.depth);
 
   switch (format) {
@@ -215,19 +208,8 @@ void run_analyze(AnalyzeOptions& o) {
 RegisterCommand reg("analyze", 20, [](CLI::App& app) {
   auto o = std::make_shared<AnalyzeOptions>();
   CLI::App* cmd = app.add_subcommand("analyze", "Parameters, MACs, FLOPs and bytes per component for a workload");
-  cmd->add_option("model", o->model, "Zoo name, folder holding config.json, or a config.json path")->required();
-  cmd->add_option("--batch", o->workload.batch, "Sequences (or images) per step")->default_val(1);
-  cmd->add_option("--seq", o->workload.seq, "Tokens per sequence (encoder-decoder: source length)")->default_val(128);
-  cmd->add_option("--target-seq", o->workload.target_seq, "Encoder-decoder target length (0: same as --seq)")
-      ->default_val(0);
-  cmd->add_option("--phase", o->phase, "prefill or decode")->default_val("prefill");
-  cmd->add_option("--kv-len", o->workload.kv_len, "Decode: tokens already in the KV cache")->default_val(0);
-  cmd->add_option("--image-size", o->workload.image_size, "Vision: image side in pixels (0: the config's)")
-      ->default_val(0);
-  cmd->add_option("--dtype", o->dtype, "fp32, fp16, bf16 or int8 (bytes per value)")->default_val("fp32");
-  cmd->add_flag("--training", o->workload.training, "A training step: forward + backward");
+  add_model_flags(cmd, o->model, {.dtype_help = "fp32, fp16, bf16 or int8 (bytes per value)", .training = true});
   cmd->add_option("--convention", o->convention, "full, calflops or kaplan")->default_val("full");
-  cmd->add_option("--head", o->head, "base, causal_lm, mlm, seq2seq_lm or image_classification");
   cmd->add_option("--depth", o->depth, "Table rows: 1 = blocks per layer group, 2 = their parts, ...")
       ->default_val(1);
   add_format_option(cmd, o->format);

@@ -169,6 +169,14 @@ void run_profile(const ProfileArgs& args) {
   clear::MeterOptions meter_options;
   meter_options.tdp_w = args.tdp;
   std::unique_ptr<clear::EnergySource> meter = clear::open_meter(args.meter, meter_options);
+  if (args.meter == "auto" && !meter->measured()) {
+    // No sensor: profile charges the model only this process's CPU time (scope=process), so other
+    // work on a shared machine does not read as the model's energy. `dissect measure`, which
+    // measures other processes, keeps the system scope.
+    std::string note = meter->selection_note();
+    meter = clear::open_meter("estimate:scope=process", meter_options);
+    meter->set_selection_note(note.substr(0, note.find("; using estimate")) + "; using estimate with scope=process");
+  }
   if (auto cached = clear::cached_traits(*meter)) meter->set_traits(*cached);
   if (!meter->selection_note().empty()) display.line("profile: " + meter->selection_note());
   if (!meter->measured())

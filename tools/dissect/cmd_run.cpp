@@ -20,17 +20,15 @@
 #include "clear/report/table.hpp"
 #include "clear/util/error.hpp"
 #include "command.hpp"
+#include "model_options.hpp"
 
 namespace clear::cli {
 namespace {
 
 struct RunOptions {
-  std::string model;
+  ModelFlags model;
+  Workload workload;  // resolved from `model`
   std::string weights;
-  Workload workload;
-  std::string phase = "prefill";
-  std::string dtype = "fp32";
-  std::string head;
   int64_t new_tokens = 0;
   int threads = 0;
   int iters = 10;
@@ -128,10 +126,9 @@ Latency summarize_latency(std::vector<double> seconds) {
 }
 
 void run_run(RunOptions& o) {
-  ModelConfig config = resolve_model(o.model);
-  if (!o.head.empty()) select_head(config, o.head);
-  o.workload.phase = parse_phase(o.phase);
-  o.workload.dtype = parse_dtype(o.dtype);
+  ResolvedModel m = resolve_model_flags(o.model, /*validate=*/false);
+  const ModelConfig& config = m.config;
+  o.workload = m.workload;
   const Format format = parse_format(o.format);
   if (o.depth < 1) throw Error(fmt::format("--depth: expected 1 or more, got {}", o.depth));
   std::vector<int64_t> ids = o.input_ids.empty() ? std::vector<int64_t>{} : parse_ids(o.input_ids);
@@ -145,10 +142,10 @@ void run_run(RunOptions& o) {
   options.max_new_tokens = std::max<int64_t>(o.new_tokens, 1);
   if (!o.weights.empty()) {
     options.weights = o.weights;
-  } else if (std::filesystem::is_directory(o.model) &&
-             (std::filesystem::exists(std::filesystem::path(o.model) / "model.safetensors") ||
-              std::filesystem::exists(std::filesystem::path(o.model) / "model.safetensors.index.json"))) {
-    options.weights = o.model;
+  } else if (std::filesystem::is_directory(o.model.model) &&
+             (std::filesystem::exists(std::filesystem::path(o.model.model) / "model.safetensors") ||
+              std::filesystem::exists(std::filesystem::path(o.model.model) / "model.safetensors.index.json"))) {
+    options.weights = o.model.model;
   }
   auto engine = make_cpu_engine(config, o.workload, options);
   if (!ids.empty()) {
@@ -290,25 +287,14 @@ void run_run(RunOptions& o) {
 RegisterCommand reg("run", 30, [](CLI::App& app) {
   auto o = std::make_shared<RunOptions>();
   CLI::App* cmd = app.add_subcommand("run", "Run a model on the CPU engine: latency, tokens/s, per-component breakdown");
-  cmd->add_option("model", o->model, "Zoo name, folder holding config.json (and weights), or a config.json path")
-      ->required();
+  add_model_flags(cmd, o->model, {.model_help = "Zoo name, folder holding config.json (and weights), or a config.json path"});
   cmd->add_option("--weights", o->weights, "Hugging Face folder with model.safetensors (default: seeded random weights)");
-  cmd->add_option("--batch", o->workload.batch, "Sequences (or images) per step")->default_val(1);
-  cmd->add_option("--seq", o->workload.seq, "Tokens per sequence (encoder-decoder: source length)")->default_val(128);
-  cmd->add_option("--target-seq", o->workload.target_seq, "Encoder-decoder target length (0: same as --seq)")
-      ->default_val(0);
-  cmd->add_option("--image-size", o->workload.image_size, "Vision: image side in pixels (0: the config's)")
-      ->default_val(0);
-  cmd->add_option("--phase", o->phase, "prefill or decode")->default_val("prefill");
-  cmd->add_option("--kv-len", o->workload.kv_len, "Decode: tokens already in the KV cache")->default_val(0);
   cmd->add_option("--new-tokens", o->new_tokens, "Decode: generate N tokens one by one, report per-token latency")
       ->default_val(0);
-  cmd->add_option("--dtype", o->dtype, "fp32 or bf16")->default_val("fp32");
   cmd->add_option("--threads", o->threads, "Threads for every kernel (0: all cores)")->default_val(0);
   cmd->add_option("--iters", o->iters, "Timed runs")->default_val(10);
   cmd->add_option("--warmup", o->warmup, "Untimed runs first")->default_val(2);
   cmd->add_option("--seed", o->seed, "Seed of the random weights and inputs")->default_val(0x5eed);
-  cmd->add_option("--head", o->head, "base, causal_lm, mlm, seq2seq_lm or image_classification");
   cmd->add_option("--input-ids", o->input_ids, "Comma-separated token ids (per sequence, or for the whole batch)");
   cmd->add_option("--save-outputs", o->save_outputs, "Folder to write every output as <name>.npy");
   cmd->add_option("--depth", o->depth, "Breakdown rows: 1 = blocks per layer group, 2 = their parts, ...")

@@ -162,7 +162,7 @@ void for_each_range(int64_t items, int64_t max_threads, Body&& body) {
 // Query rows that share one packed Kᵀ (a kv head's heads × query length) below which the scores read
 // the keys in place instead (score_block_in_place): packing moves D·K values one by one for a
 // product of only rows·D·K multiply-adds, ~3× the product's time in decode.
-constexpr int64_t kPackKeysMinRows = 8;
+constexpr int64_t kPackKeysMinRows = 4;
 bool keys_in_place(const Geometry& g) { return g.S * g.group < kPackKeysMinRows; }
 
 // Scores of the item's query block: against Kᵀ packed into kt (packed again unless the previous
