@@ -3,7 +3,8 @@
 // plus the streaming-read bandwidth. Short runs (best of repeats within --seconds per point): on a
 // shared machine the figures are noisy; rerun on a quiet one for docs/PERFORMANCE.md.
 // Also attention_fused's rate for three shapes (own kernels, for comparison with the GEMM rate).
-//   bench_gemm [--seconds S] [--threads 1,2] [--only gemm|attention|bandwidth]
+// "gemm-cold" runs one BERT shape over many distinct weight matrices, as a forward pass does.
+//   bench_gemm [--seconds S] [--threads 1,2] [--only gemm|gemm-cold|attention|bandwidth]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -25,14 +26,23 @@ struct Shape {
   int64_t m, k, n;
 };
 
+// Random W, b, x and room for y of one shape.
+struct Operands {
+  std::vector<float> w, b, x, y;
+  explicit Operands(const Shape& s)
+      : w(static_cast<size_t>(s.n * s.k)), b(static_cast<size_t>(s.n)), x(static_cast<size_t>(s.m * s.k)),
+        y(static_cast<size_t>(s.m * s.n)) {
+    std::mt19937 gen(7);
+    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+    for (auto* v : {&w, &b, &x})
+      for (auto& e : *v) e = dist(gen);
+  }
+};
+
 // Best GFLOP/s of y = x·Wᵀ + b for one shape.
 double linear_gflops(const Shape& s, clear::DType dtype, double seconds) {
-  std::mt19937 gen(7);
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  std::vector<float> w(static_cast<size_t>(s.n * s.k)), b(static_cast<size_t>(s.n)), x(static_cast<size_t>(s.m * s.k)),
-      y(static_cast<size_t>(s.m * s.n));
-  for (auto* v : {&w, &b, &x})
-    for (auto& e : *v) e = dist(gen);
+  Operands o(s);
+  auto &w = o.w, &b = o.b, &x = o.x, &y = o.y;
   clear::kernels::PackedLinear lin(w.data(), b.data(), s.n, s.k, dtype);
   lin.prepare(s.m);
   lin.forward(x.data(), y.data(), s.m);
@@ -44,6 +54,27 @@ double linear_gflops(const Shape& s, clear::DType dtype, double seconds) {
     best = std::min(best, std::chrono::duration<double>(Clock::now() - t0).count());
   }
   return 2.0 * s.m * s.k * s.n / best / 1e9;
+}
+
+// GFLOP/s of one shape with cold weights, as inside a forward pass: `copies` distinct PackedLinears
+// (more bytes than the last-level cache) run in turn, so each one's weights come from memory; best
+// of rounds over all copies within `seconds`.
+double linear_cold_gflops(const Shape& s, int copies, double seconds) {
+  Operands o(s);
+  auto &w = o.w, &b = o.b, &x = o.x, &y = o.y;
+  std::vector<clear::kernels::PackedLinear> lins;
+  for (int i = 0; i < copies; ++i) {
+    lins.emplace_back(w.data(), b.data(), s.n, s.k, clear::DType::fp32);
+    lins.back().prepare(s.m);
+  }
+  double best = 1e30;
+  auto start = Clock::now();
+  for (int rep = 0; rep < 3 || std::chrono::duration<double>(Clock::now() - start).count() < seconds; ++rep) {
+    auto t0 = Clock::now();
+    for (const auto& lin : lins) lin.forward(x.data(), y.data(), s.m);
+    best = std::min(best, std::chrono::duration<double>(Clock::now() - t0).count());
+  }
+  return 2.0 * s.m * s.k * s.n * copies / best / 1e9;
 }
 
 // Best GFLOP/s (4·B·H·S·K·D, scores + context) of attention_fused for one shape.
@@ -82,7 +113,7 @@ int main(int argc, char** argv) {
     } else if (!std::strcmp(argv[i], "--only") && i + 1 < argc) {
       only = argv[++i];
     } else {
-      std::fprintf(stderr, "usage: bench_gemm [--seconds S] [--threads 1,2] [--only gemm|attention|bandwidth]\n");
+      std::fprintf(stderr, "usage: bench_gemm [--seconds S] [--threads 1,2] [--only gemm|gemm-cold|attention|bandwidth]\n");
       return 2;
     }
   }
@@ -121,6 +152,17 @@ int main(int argc, char** argv) {
       std::printf("oneDNN implementation (bf16, M128 K768 N768): %s\n", probe16.implementation().c_str());
     }
   }
+  }
+  if (wanted("gemm-cold")) {
+    // 48 × 9.4 MB of fp32 weights: more than the L3 this VM reports (260 MiB), like BERT-base's 340 MB.
+    const Shape cold = {"ffn1 M128 K768 N3072", 128, 768, 3072};
+    std::printf("%-22s fp32, 48 distinct weight matrices in turn (weights from memory):", cold.name);
+    for (int t : thread_counts) {
+      clear::kernels::set_threads(t);
+      std::printf("  %d thr %.1f GFLOP/s", t, linear_cold_gflops(cold, 48, seconds));
+      std::fflush(stdout);
+    }
+    std::printf("\n");
   }
   if (wanted("attention")) {
     struct AttnShape {

@@ -46,6 +46,18 @@ def torch_blas_note():
     return f"BLAS_INFO={m.group(1) if m else '?'}, libblas.so.3 -> {real}"
 
 
+def set_openblas_threads(threads):
+    """Debian's torch calls libblas.so.3 without telling it torch's thread count; OpenBLAS (pthread
+    build) would use every core in the "1 thread" setting too. Returns what was set, or None."""
+    import ctypes
+    try:
+        blas = ctypes.CDLL("libblas.so.3")
+        blas.openblas_set_num_threads(ctypes.c_int(threads))
+        return blas.openblas_get_num_threads()
+    except (OSError, AttributeError):
+        return None
+
+
 def torch_bert_latencies(threads, seq, iters, warmup, backend, budget_s):
     """Latencies in ms. backend 'eager': nn.Linear through PyTorch's BLAS; 'mkldnn': the same model
     after torch.utils.mkldnn.to_mkldnn (linears through oneDNN). Stops early once budget_s is spent
@@ -57,6 +69,7 @@ def torch_bert_latencies(threads, seq, iters, warmup, backend, budget_s):
         raise BenchError(f"PyTorch is not importable ({e}); install Debian's python3-torch and use /usr/bin/python3")
     torch.manual_seed(0)
     torch.set_num_threads(threads)
+    set_openblas_threads(threads)
     c = BERT_BASE
     H, D = c["hidden"], c["hidden"] // c["heads"]
 
@@ -290,7 +303,8 @@ def main():
             try:
                 ms, doc = ours_latency(args.dissect, "bert-base-uncased", args.seq, t, dtype, args.iters, args.warmup)
                 p10 = doc.get("latency", {}).get("p10_ms")
-                rows.append(("clear", dtype, t, ms, f"median of {args.iters}" + (f" (p10 {p10:.1f})" if p10 else "")))
+                rows.append(("clear", dtype, t, ms, f"median of {args.iters}" + (f"; p10 {p10:.1f} ms = "
+                             f"{torch_best / p10:.2f}x torch best, best against best" if p10 and torch_best else "")))
             except BenchError as e:
                 problems.append(str(e))
 

@@ -152,6 +152,19 @@ std::vector<Case> cases() {
     c.d.ldo = 4 * 80 + 16;
     cs.push_back(c);
   }
+  {  // GPT-2-style decode (one kv head per head, one query row): the in-place key path.
+    Case c{"mha_decode_cache", dims(2, 1, 23, 6, 6, 64)};
+    c.d.causal = true;
+    c.d.q_offset = 22;
+    c.d.kv_batch_rows = 32;
+    cs.push_back(c);
+  }
+  {  // Two query rows per kv head: still under the in-place threshold.
+    Case c{"gqa2_decode_cache", dims(1, 1, 17, 4, 2, 16)};
+    c.d.causal = true;
+    c.d.q_offset = 16;
+    cs.push_back(c);
+  }
   {  // Mistral sliding window, head_dim 8.
     Case c{"sliding_window", dims(1, 37, 37, 2, 2, 8)};
     c.d.causal = true;
