@@ -4,6 +4,7 @@
 # Run on a quiet machine; record the printed table, the machine and the date in docs/PERFORMANCE.md.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
+"$here/../scripts/setup.sh" --bench
 build=${1:-"$here/../build"}
 [ $# -gt 0 ] && shift
 if [ ! -x "$build/dissect" ] || [ ! -x "$build/bench_gemm" ]; then

@@ -93,6 +93,27 @@ TEST(Profile, EstimateMeterIsLabelled) {
   EXPECT_EQ(r.out.find("(measured)"), std::string::npos);
 }
 
+// With no sensor, `--meter auto` profiles with the estimate charging only this process's CPU time.
+TEST(Profile, AutoWithoutSensorUsesProcessScopeEstimate) {
+  Scratch s;
+  testing::TempDir empty;
+  auto env = s.env;
+  for (const char* var : {"CLEAR_POWERCAP_ROOT=", "CLEAR_PERF_POWER_ROOT=", "CLEAR_HWMON_ROOT="})
+    env.push_back(var + (empty / "none").string());
+  env.push_back("CLEAR_NVML_LIB=" + (empty / "libnvidia-ml.so.1").string());
+  auto args = s.profile_args("pooler.dense");
+  args[7] = "auto";
+  args[15] = "6";
+  args.insert(args.end(), {"--format", "json"});
+  auto r = testing::run_dissect(args, env);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["run"]["meter"]["name"], "estimate");
+  EXPECT_NE(j["run"]["meter"]["method"].get<std::string>().find("scope=process"), std::string::npos);
+  EXPECT_NE(r.err.find("using estimate with scope=process"), std::string::npos) << r.err;
+  for (const auto& c : j["components"]) EXPECT_EQ(c["energy_label"], "estimate");
+}
+
 TEST(Profile, BadFlagsAreNamed) {
   Scratch s;
   auto args = s.profile_args("no.such.component");
