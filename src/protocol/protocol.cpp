@@ -34,7 +34,8 @@ struct Unit {
   std::vector<double> latency_median_s;  // per instance (one entry for the model)
   std::vector<double> latency_p90_s;
   double latency_mean_s = 0.0;           // mean of the instances' median single-call latencies
-  double call_s = 0.0;                   // per-call time that sizes the next trial (latest observed)
+  double call_s = 0.0;                   // per-call time that sizes the next trial (median observed)
+  std::vector<double> observed_call_s;   // per trial: work time / calls
   int64_t repetitions = 0;
   std::vector<TrialRecord> trials;
   bool finished = false;
@@ -233,10 +234,16 @@ void Session::run_trial(Unit& unit, int64_t round) {
     throw MeterError(fmt::format("{}: the reads around a {:.3f} s trial of {} carry the same time stamp", meter_.name(),
                                  trial.work_s, unit.name));
   unit.trials.push_back(trial);
-  // Size the next trial from the rate just observed (calls under load may be slower than alone).
+  // Size the next trial from the rates observed (calls under load may be slower than alone): the
+  // median of the lone-call latency and every trial's per-call time, so one stalled trial (a
+  // descheduled worker thread can make a 7 us call take 8 ms) does not shrink the next window
+  // a thousandfold.
   const double observed = trial.work_s / static_cast<double>(trial.repetitions);
   if (observed > 0.0) {
-    unit.call_s = observed;
+    unit.observed_call_s.push_back(observed);
+    std::vector<double> rates = unit.observed_call_s;
+    rates.push_back(unit.latency_mean_s);
+    unit.call_s = median(rates);
     unit.repetitions = repetitions_for(unit);
   }
 }

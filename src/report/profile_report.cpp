@@ -43,8 +43,8 @@ Table component_table(const std::vector<ComponentResult>& rows) {
   t.add_column("scope", Table::Align::left);
   t.add_column("basis", Table::Align::left);
   t.add_column("calls");
-  t.add_column("latency_median_ms");
-  t.add_column("latency_p90_ms");
+  t.add_column("latency_median_s");
+  t.add_column("latency_p90_s");
   t.add_column("gross_per_call");
   t.add_column("gross_ci95");
   t.add_column("net_per_call");
@@ -62,8 +62,8 @@ Table component_table(const std::vector<ComponentResult>& rows) {
   t.add_column("stopped_by", Table::Align::left);
   t.add_column("energy_source", Table::Align::left);
   for (const auto& r : order_rows(rows)) {
-    t.add_row({cell(r.name), cell(r.kind), cell(r.scope), cell(r.basis), cell(r.calls), cell(r.latency_median_s * 1e3, 3),
-               cell(r.latency_p90_s * 1e3, 3), energy_cell(r.gross_j, r.gross_ci95_j), ci_cell(r.gross_ci95_j),
+    t.add_row({cell(r.name), cell(r.kind), cell(r.scope), cell(r.basis), cell(r.calls), cell_si(r.latency_median_s, "s", 2),
+               cell_si(r.latency_p90_s, "s", 2), energy_cell(r.gross_j, r.gross_ci95_j), ci_cell(r.gross_ci95_j),
                energy_cell(r.net_j, r.net_ci95_j), ci_cell(r.net_ci95_j), cell(r.cv * 100, 2), cell(r.trials),
                cell(r.repetitions), cell_si(r.flops, "FLOP"), cell_si(r.bytes, "B"),
                r.flops > 0 ? cell(r.pj_per_flop_net, 2) : cell_null(), cell(r.gflops, 2), cell(r.gbs, 2), cell(r.bound),
