@@ -16,38 +16,28 @@ struct Input {
   WrapCounter counter;
 };
 
-class HwmonSource : public EnergySource {
+class HwmonSource : public CounterSource {
  public:
   HwmonSource(fs::path root, std::vector<Input> inputs, std::vector<EnergyDomain> domains)
-      : root_(std::move(root)), inputs_(std::move(inputs)), domains_(std::move(domains)) {
+      : root_(std::move(root)), inputs_(std::move(inputs)) {
+    domains_ = std::move(domains);
     traits_.update_period_s = 1e-3;  // nominal; characterise for the real value
     traits_.resolution_j = 1e-6;     // file granularity
     read();
   }
   std::string name() const override { return "hwmon"; }
-  bool measured() const override { return true; }
   std::string method() const override {
     std::string m = "hwmon energy inputs:";
     for (size_t i = 0; i < inputs_.size(); ++i) m += " " + domains_[i].name + "=" + inputs_[i].file.string();
     return m;
   }
-  std::vector<EnergyDomain> domains() const override { return domains_; }
-  SensorTraits traits() const override { return traits_; }
-  void set_traits(const SensorTraits& t) override { traits_ = t; }
-  EnergySample read() override {
-    EnergySample s;
-    s.time_s = steady_now_s();
+  void read_counters(EnergySample& s) override {
     for (auto& in : inputs_) s.joules.push_back(in.counter.update(parse_u64(read_small_file_or_throw(in.file), in.file), s.time_s));
-    mark_totals(s, domains_);
-    return s;
   }
-  EnergySample read_aligned(double timeout_s) override { return read_after_change(*this, timeout_s, 100e-6); }
 
  private:
   fs::path root_;
   std::vector<Input> inputs_;
-  std::vector<EnergyDomain> domains_;
-  SensorTraits traits_;
 };
 
 std::string lower(std::string s) {

@@ -89,10 +89,11 @@ struct Counter {
   WrapCounter counter;
 };
 
-class PerfRaplSource : public EnergySource {
+class PerfRaplSource : public CounterSource {
  public:
   PerfRaplSource(fs::path root, std::vector<Counter> counters, std::vector<EnergyDomain> domains)
-      : root_(std::move(root)), counters_(std::move(counters)), domains_(std::move(domains)) {
+      : root_(std::move(root)), counters_(std::move(counters)) {
+    domains_ = std::move(domains);
     traits_.update_period_s = 1e-3;
     traits_.resolution_j = counters_.empty() ? 0 : counters_[0].scale;
   }
@@ -100,34 +101,23 @@ class PerfRaplSource : public EnergySource {
     for (auto& c : counters_) ::close(c.fd);
   }
   std::string name() const override { return "perf-rapl"; }
-  bool measured() const override { return true; }
   std::string method() const override {
     std::string m = "perf_event RAPL PMU (" + root_.string() + "):";
     for (const auto& d : domains_) m += " " + d.name;
     return m;
   }
-  std::vector<EnergyDomain> domains() const override { return domains_; }
-  SensorTraits traits() const override { return traits_; }
-  void set_traits(const SensorTraits& t) override { traits_ = t; }
-  EnergySample read() override {
-    EnergySample s;
-    s.time_s = steady_now_s();
+  void read_counters(EnergySample& s) override {
     for (auto& c : counters_) {
       uint64_t raw = 0;
       if (::read(c.fd, &raw, sizeof raw) != ssize_t(sizeof raw))
         throw MeterError(c.counter.what + ": read failed: " + std::strerror(errno));
       s.joules.push_back(c.counter.update(raw, s.time_s));
     }
-    mark_totals(s, domains_);
-    return s;
   }
-  EnergySample read_aligned(double timeout_s) override { return read_after_change(*this, timeout_s, 100e-6); }
 
  private:
   fs::path root_;
   std::vector<Counter> counters_;
-  std::vector<EnergyDomain> domains_;
-  SensorTraits traits_;
 };
 
 }  // namespace

@@ -60,7 +60,7 @@ void walk(const fs::path& dir, std::vector<fs::path>& found, int depth) {
   }
 }
 
-class RaplSource : public EnergySource {
+class RaplSource : public CounterSource {
  public:
   RaplSource(fs::path root, std::vector<Zone> zones, std::vector<std::string> duplicates)
       : root_(std::move(root)), zones_(std::move(zones)), duplicates_(std::move(duplicates)) {
@@ -77,7 +77,6 @@ class RaplSource : public EnergySource {
     read();  // primes every counter; fails now rather than mid-measurement
   }
   std::string name() const override { return "rapl"; }
-  bool measured() const override { return true; }
   std::string method() const override {
     std::string m = "powercap RAPL at " + root_.string() + ": ";
     for (size_t i = 0; i < zones_.size(); ++i) {
@@ -87,13 +86,7 @@ class RaplSource : public EnergySource {
     for (const auto& d : duplicates_) m += "; " + d;
     return m;
   }
-  std::vector<EnergyDomain> domains() const override { return domains_; }
-  SensorTraits traits() const override { return traits_; }
-  void set_traits(const SensorTraits& t) override { traits_ = t; }
-  EnergySample read() override {
-    EnergySample s;
-    s.time_s = steady_now_s();
-    s.joules.reserve(zones_.size());
+  void read_counters(EnergySample& s) override {
     for (auto& z : zones_) {
       fs::path file = z.dir / "energy_uj";
       std::string text;
@@ -102,17 +95,12 @@ class RaplSource : public EnergySource {
         throw MeterError(error.message + (error.err == EACCES || error.err == EPERM ? " (fix: " + energy_permission_fix(file) + ")" : ""));
       s.joules.push_back(z.counter.update(parse_u64(text, file), s.time_s));
     }
-    mark_totals(s, domains_);
-    return s;
   }
-  EnergySample read_aligned(double timeout_s) override { return read_after_change(*this, timeout_s, 100e-6); }
 
  private:
   fs::path root_;
   std::vector<Zone> zones_;
   std::vector<std::string> duplicates_;
-  std::vector<EnergyDomain> domains_;
-  SensorTraits traits_;
 };
 
 }  // namespace

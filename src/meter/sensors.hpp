@@ -63,4 +63,30 @@ std::unique_ptr<EnergySource> combine_sources(std::vector<std::unique_ptr<Energy
 // Fills sample.in_total from domains.
 void mark_totals(EnergySample& sample, const std::vector<EnergyDomain>& domains);
 
+// A sensor made of cumulative counters, one per domain (RAPL powercap, perf RAPL, hwmon): the
+// subclass reads its counters; sampling, totals, traits and update alignment live here once.
+class CounterSource : public EnergySource {
+ public:
+  bool measured() const override { return true; }
+  std::vector<EnergyDomain> domains() const override { return domains_; }
+  SensorTraits traits() const override { return traits_; }
+  void set_traits(const SensorTraits& t) override { traits_ = t; }
+  EnergySample read() final {
+    EnergySample s;
+    s.time_s = steady_now_s();
+    s.joules.reserve(domains_.size());
+    read_counters(s);
+    mark_totals(s, domains_);
+    return s;
+  }
+  EnergySample read_aligned(double timeout_s) override { return read_after_change(*this, timeout_s, 100e-6); }
+
+ protected:
+  // Appends each domain's cumulative joules (monotonic across wraps) to s.joules, in domain order;
+  // throws MeterError on any failed read.
+  virtual void read_counters(EnergySample& s) = 0;
+  std::vector<EnergyDomain> domains_;
+  SensorTraits traits_;
+};
+
 }  // namespace clear::meter
