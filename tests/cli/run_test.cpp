@@ -116,6 +116,10 @@ TEST_F(RunCommand, BadFlagsExit2NamingTheFlag) {
   }
   auto missing = run_dissect({"run", (dir / "nowhere").string()});
   EXPECT_EQ(missing.exit_code, 2);
+  // A ViT at another image size would need an interpolated position table: refused, not sliced.
+  auto vit = run_dissect({"run", "vit-base-patch16-224", "--image-size", "96", "--iters", "1"});
+  EXPECT_EQ(vit.exit_code, 2) << vit.out << vit.err;
+  EXPECT_NE(vit.err.find("--image-size"), std::string::npos) << vit.err;
 }
 
 }  // namespace

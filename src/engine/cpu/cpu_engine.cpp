@@ -256,6 +256,12 @@ class CpuEngineImpl final : public CpuEngine {
           if (cfg.patch_size <= 0 || d_.image % cfg.patch_size != 0)
             throw Error("workload: image_size " + std::to_string(d_.image) + " is not a multiple of the patch size " +
                         std::to_string(cfg.patch_size));
+          // Hugging Face refuses other sizes unless the position table is interpolated; so do we,
+          // rather than silently using a slice of the table (the analysis accepts any size).
+          if (d_.image != cfg.image_size)
+            throw Error("--image-size " + std::to_string(d_.image) + ": the engine runs " + cfg.name +
+                        " at its configured image size " + std::to_string(cfg.image_size) +
+                        " (other sizes need position-table interpolation, which it does not do)");
           d_.grid = d_.image / cfg.patch_size;
           d_.enc_len = 1 + d_.grid * d_.grid;
         } else {
