@@ -88,12 +88,7 @@ TEST(AttentionCounts, SlidingWindowModelPrefillAndDecode) {
 
 // GPT-2 (causal, no window): prefill counts the triangle.
 TEST(AttentionCounts, CausalModelPrefill) {
-  auto json = testing::zoo_json("gpt2");
-  json["n_layer"] = 1;
-  json["n_embd"] = 16;
-  json["n_head"] = 2;
-  json["vocab_size"] = 50;
-  const ComponentGraph g = testing::graph_from_json(json);
+  const ComponentGraph g = testing::small_gpt2(1, 16, 2, 50);
   const int64_t S = draw(1, 200);
   Workload w;
   w.seq = S;

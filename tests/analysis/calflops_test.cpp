@@ -58,13 +58,8 @@ namespace {
 // call; attention matmuls over every pair; softmax 1 and LayerNorm 5 per element; GELU, residual
 // adds and embeddings 0; the tied lm_head an nn.Linear.
 TEST(Calflops, Gpt2ByHand) {
-  auto json = testing::zoo_json("gpt2");
   const int64_t L = 3, H = 48, heads = 4, D = 12, V = 211, B = 2, S = 37;
-  json["n_layer"] = L;
-  json["n_embd"] = H;
-  json["n_head"] = heads;
-  json["vocab_size"] = V;
-  const ComponentGraph g = testing::graph_from_json(json);
+  const ComponentGraph g = testing::small_gpt2(L, H, heads, V);
   Workload w;
   w.batch = B;
   w.seq = S;

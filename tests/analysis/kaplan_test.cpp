@@ -13,14 +13,9 @@ int64_t draw(int64_t lo, int64_t hi) { return std::uniform_int_distribution<int6
 
 TEST(Kaplan, Gpt2MatchesTheFormula) {
   SCOPED_TRACE(testing::seed_note());
-  auto json = testing::zoo_json("gpt2");
   const int64_t L = draw(1, 4), heads = draw(1, 4), D = draw(1, 8), H = heads * D, V = draw(10, 300);
   const int64_t P = 1024, B = draw(1, 3), S = draw(1, 64);
-  json["n_layer"] = L;
-  json["n_embd"] = H;
-  json["n_head"] = heads;
-  json["vocab_size"] = V;
-  const ComponentGraph g = testing::graph_from_json(json);
+  const ComponentGraph g = testing::small_gpt2(L, H, heads, V);
   Workload w;
   w.batch = B;
   w.seq = S;
@@ -35,12 +30,7 @@ TEST(Kaplan, Gpt2MatchesTheFormula) {
 
 // Decode: n_ctx is the cache plus the new token.
 TEST(Kaplan, DecodeContextIsTheCache) {
-  auto json = testing::zoo_json("gpt2");
-  json["n_layer"] = 2;
-  json["n_embd"] = 16;
-  json["n_head"] = 2;
-  json["vocab_size"] = 30;
-  const ComponentGraph g = testing::graph_from_json(json);
+  const ComponentGraph g = testing::small_gpt2(2, 16, 2, 30);
   Workload w;
   w.phase = Phase::decode;
   w.kv_len = 99;

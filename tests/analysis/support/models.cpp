@@ -36,4 +36,13 @@ LeafSums sum_leaves(const ComponentGraph& graph, const Analysis& analysis) {
   return s;
 }
 
+ComponentGraph small_gpt2(int64_t layers, int64_t hidden, int64_t heads, int64_t vocab) {
+  auto json = zoo_json("gpt2");
+  json["n_layer"] = layers;
+  json["n_embd"] = hidden;
+  json["n_head"] = heads;
+  json["vocab_size"] = vocab;
+  return graph_from_json(json);
+}
+
 }  // namespace clear::testing

@@ -14,6 +14,9 @@ nlohmann::json zoo_json(const std::string& name);
 // Parse (edited) config JSON and build its graph.
 ComponentGraph graph_from_json(const nlohmann::json& config, const std::string& source = "test config.json");
 
+// The zoo's GPT-2 shrunk to the given sizes (layers, width, heads, vocabulary).
+ComponentGraph small_gpt2(int64_t layers, int64_t hidden, int64_t heads, int64_t vocab);
+
 // A leaf of `op` with the given dimensions, for op_cost tests.
 Component leaf(OpKind op, ComponentKind kind);
 
