@@ -47,6 +47,28 @@ double median(std::vector<double> v) {
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+// Every counter step is a whole number of quanta, so the quantum is the largest q that divides
+// every step. The smallest gap between two step sizes is only a multiple of it: a short sample
+// can hold steps of 517 and 519 quanta and never 518. So that gap is divided by 1, 2, 3, ... until
+// every step is a whole multiple (Euclid's algorithm on reals would be exact in theory but
+// amplifies rounding error with every remainder). Returns 0 when no divisor up to 64 fits: the
+// steps are not quantised.
+double common_quantum(const std::vector<double>& steps, double smallest_gap) {
+  for (int k = 1; k <= 64; ++k) {
+    double q = smallest_gap / k;
+    bool fits = true;
+    for (double s : steps) {
+      double n = s / q;
+      if (std::fabs(n - std::round(n)) > 1e-3) {
+        fits = false;
+        break;
+      }
+    }
+    if (fits) return q;
+  }
+  return 0.0;
+}
+
 std::string hostname() {
   char buf[256] = {};
   if (::gethostname(buf, sizeof buf - 1) != 0) return "unknown-host";
@@ -128,13 +150,18 @@ Characterization characterize(EnergySource& source, const CharacterizeOptions& o
   std::vector<double> distinct;
   for (double s : positive)
     if (distinct.empty() || s - distinct.back() > tol) distinct.push_back(s);
-  double resolution = distinct.empty() ? 0.0 : distinct.front();
-  for (size_t i = 1; i < distinct.size(); ++i) resolution = std::min(resolution, distinct[i] - distinct[i - 1]);
+  double smallest_gap = distinct.empty() ? 0.0 : distinct.front();
+  for (size_t i = 1; i < distinct.size(); ++i) smallest_gap = std::min(smallest_gap, distinct[i] - distinct[i - 1]);
+  double resolution = distinct.size() < 2 ? smallest_gap : common_quantum(distinct, smallest_gap);
+  bool unquantised = distinct.size() >= 2 && resolution == 0.0;
+  if (unquantised) resolution = smallest_gap;
   out.distinct_steps = int(distinct.size());
   out.resolution_upper_bound = distinct.size() < 2;
   out.traits.resolution_j = resolution;
   if (out.resolution_upper_bound)
     out.note = "every counter step had the same size: the resolution is only an upper bound";
+  if (unquantised)
+    out.note = "counter steps are not whole multiples of one quantum: the resolution is the smallest gap between two steps";
 
   // Read overhead.
   int reads = 0;

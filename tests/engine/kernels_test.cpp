@@ -5,10 +5,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <string>
 #include <vector>
 
 #include "clear/engine/kernels.hpp"
 #include "clear/util/error.hpp"
+#include "engine/kernels/panel_gemm.hpp"
 #include "engine/kernels/vec_math.hpp"
 #include "engine/support/reference_ops.hpp"
 #include "engine/support/reference_model.hpp"
@@ -123,6 +126,77 @@ TEST_F(Kernels, ActivationsMatchReference) {
   force_scalar_vec_math(false);
 }
 
+// exp over the whole float range, against float64: relative error within 2 ulp where the result is
+// normal, within one subnormal step below, 0 under −103.97, +inf over 88.73, NaN kept.
+TEST_F(Kernels, ExpMatchesFloat64OverTheRange) {
+  SCOPED_TRACE(clear::testing::seed_note());
+  for (bool scalar : {false, true}) {
+    force_scalar_vec_math(scalar);
+    SCOPED_TRACE(vec_math_impl());
+    std::vector<float> x = random_floats(200000, -110.0f, 95.0f);
+    auto small = random_floats(20000, -1.0f, 1.0f);
+    x.insert(x.end(), small.begin(), small.end());
+    for (float v : {0.0f, -0.0f, 1.0f, -1.0f, 88.72f, 88.73f, -87.33f, -103.9f, -104.0f, -INFINITY, INFINITY})
+      x.push_back(v);
+    std::vector<float> y(x.size());
+    exp_array(x.data(), y.data(), int64_t(x.size()));
+    const double min_normal = std::numeric_limits<float>::min(), ulp1 = std::ldexp(1.0, -23);
+    for (size_t i = 0; i < x.size(); ++i) {
+      double want = std::exp(double(x[i]));
+      if (want > std::numeric_limits<float>::max()) {
+        EXPECT_EQ(y[i], INFINITY) << x[i];
+      } else if (want >= min_normal) {
+        EXPECT_LE(std::abs(y[i] - want) / want, 2 * ulp1) << "x=" << x[i];
+      } else {
+        EXPECT_LE(std::abs(y[i] - want), std::numeric_limits<float>::denorm_min()) << "x=" << x[i];
+      }
+    }
+    float nan = std::numeric_limits<float>::quiet_NaN(), out = 0;
+    exp_array(&nan, &out, 1);
+    EXPECT_TRUE(std::isnan(out));
+  }
+  force_scalar_vec_math(false);
+}
+
+// The activations' negative tails, where the result is tiny: relative error against float64 (the
+// test above scales by |x|, which hides an error in a value 1000× smaller than x).
+TEST_F(Kernels, ActivationTailsKeepRelativeAccuracy) {
+  SCOPED_TRACE(clear::testing::seed_note());
+  force_scalar_vec_math(false);
+  if (std::string(vec_math_impl()).rfind("avx512", 0) != 0) GTEST_SKIP() << "own activations need AVX-512";
+  for (Activation act : {Activation::gelu_erf, Activation::gelu_tanh, Activation::silu}) {
+    auto x = random_floats(50000, -9.0f, 3.0f);
+    std::vector<float> y(x.size());
+    activation(act, x.data(), y.data(), int64_t(x.size()));
+    // The tails in float64 without cancellation (the reference's 1 + erf / 1 + tanh cancels to
+    // nothing below x ≈ −8): erfc for gelu_erf, and 0.5·(1 + tanh u) = 1/(1 + e^(−2u)).
+    auto exact = [act](double v) {
+      if (act == Activation::gelu_erf) return 0.5 * v * std::erfc(-v / std::sqrt(2.0));
+      double a = act == Activation::silu ? v : 2.0 * std::sqrt(2.0 / M_PI) * (v + 0.044715 * v * v * v);
+      return v / (1.0 + std::exp(-a));
+    };
+    Vec ref = to_double(x), formula = ref;
+    reference::activate(act, formula);
+    // Bound: the tail is e^(−c·x²)-like, so rounding its exponent in fp32 (~1e-7 relative) costs
+    // ~x²·1e-7 relative in the result, whatever the method; 5e-7·max(1, x²) leaves room for that.
+    // (Through 1 + erf(x), the error near x = −6 would be 100 %.)
+    double worst = 0;
+    for (size_t i = 0; i < x.size(); ++i) {
+      double v = x[i], want = exact(v);
+      if (v > -2.0) {
+        EXPECT_NEAR(want, formula[i], 1e-12 * std::max(1.0, std::abs(want)));  // the same function
+      }
+      if (std::abs(want) > 1e-30) worst = std::max(worst, std::abs(y[i] - want) / std::abs(want) / std::max(1.0, v * v));
+    }
+    EXPECT_LT(worst, 5e-7) << to_string(act);
+    float specials[] = {-INFINITY, INFINITY, 0.0f}, out[3];
+    activation(act, specials, out, 3);
+    EXPECT_EQ(out[0], 0.0f) << to_string(act);
+    EXPECT_EQ(out[1], INFINITY) << to_string(act);
+    EXPECT_EQ(out[2], 0.0f) << to_string(act);
+  }
+}
+
 ModelConfig rope_config(double theta, const std::string& scaling) {
   ModelConfig c;
   c.rope_theta = theta;
@@ -177,8 +251,10 @@ struct LinearCase {
 };
 
 void check_linear(DType dtype, double tol) {
+  // The last two cross the panel GEMM's blocking: 384-input depth blocks (the last one shorter)
+  // and 192-row blocks, so the prefetch of the next panel wraps to the next rows and block.
   for (LinearCase lc : {LinearCase{1, 33, 17, true}, LinearCase{5, 64, 64, false}, LinearCase{128, 96, 200, true},
-                        LinearCase{37, 768, 65, true}}) {
+                        LinearCase{37, 768, 65, true}, LinearCase{200, 1000, 70, true}, LinearCase{13, 400, 96, false}}) {
     auto w = random_floats(lc.out * lc.in), b = random_floats(lc.out), x = random_floats(lc.rows * lc.in);
     PackedLinear lin(w.data(), lc.bias ? b.data() : nullptr, lc.out, lc.in, dtype);
     EXPECT_EQ(lin.in_features(), lc.in);
@@ -214,6 +290,19 @@ void check_linear(DType dtype, double tol) {
 TEST_F(Kernels, PackedLinearFp32MatchesReference) {
   SCOPED_TRACE(clear::testing::seed_note());
   check_linear(DType::fp32, 1e-5);
+  std::vector<float> w = random_floats(8 * 8);
+  if (panel_gemm_available()) {
+    EXPECT_EQ(PackedLinear(w.data(), nullptr, 8, 8, DType::fp32).implementation(), "clear:panel_gemm_avx512");
+  }
+}
+
+TEST_F(Kernels, PackedLinearFp32ThroughOneDnnMatchesReference) {
+  SCOPED_TRACE(clear::testing::seed_note());
+  force_onednn_fp32(true);
+  check_linear(DType::fp32, 1e-5);
+  std::vector<float> w = random_floats(8 * 8);
+  EXPECT_NE(PackedLinear(w.data(), nullptr, 8, 8, DType::fp32).implementation(), "clear:panel_gemm_avx512");
+  force_onednn_fp32(false);
 }
 
 TEST_F(Kernels, PackedLinearBf16MatchesReference) {
@@ -251,6 +340,9 @@ TEST_F(Kernels, OneAndTwoThreadsAgree) {
   layer_norm(x.data(), g.data(), nullptr, n2.data(), rows, in, 1e-5f);
   activation(Activation::gelu_erf, x.data(), a2.data(), rows * in);
   EXPECT_LT(rel_error(y2, to_double(y1)), 1e-5);
+  if (panel_gemm_available()) {
+    EXPECT_EQ(y1, y2);  // the panel GEMM splits columns, never a sum
+  }
   EXPECT_EQ(n1, n2);  // our own loops split work without changing any element's arithmetic
   EXPECT_EQ(a1, a2);
   EXPECT_THROW(set_threads(-1), Error);

@@ -267,8 +267,12 @@ void run_run(RunOptions& o) {
                    format_si(double(engine->activation_bytes()), "B", 2));
   h += fmt::format("latency    median {:.3f} ms, p10 {:.3f} ms, p90 {:.3f} ms {} ({} iters after {} warm-up)\n",
                    latency.median * 1e3, latency.p10 * 1e3, latency.p90 * 1e3, unit, o.iters, o.warmup);
-  h += fmt::format("throughput {:.1f} tokens/s, {:.1f} GFLOP/s\n", tokens_per_second,
-                   o.new_tokens > 0 ? 0.0 : double(costs.components.front().flops) / latency.median * 1e-9);
+  if (o.new_tokens > 0)
+    h += fmt::format("throughput {:.1f} tokens/s (no GFLOP/s: each generated token attends to one more position)\n",
+                     tokens_per_second);
+  else
+    h += fmt::format("throughput {:.1f} tokens/s, {:.1f} GFLOP/s\n", tokens_per_second,
+                     double(costs.components.front().flops) / latency.median * 1e-9);
   h += fmt::format("breakdown  {}\n", breakdown_note);
   if (!o.save_outputs.empty()) {
     std::string names;

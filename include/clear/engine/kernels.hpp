@@ -21,7 +21,9 @@ std::string onednn_isa_name();
 
 // y[rows, out] = x[rows, in] · Wᵀ (+ b), W given as [out, in] (PyTorch layout), packed once at
 // construction for `dtype` (fp32 or bf16; bf16 converts x on the fly and accumulates in fp32).
-// prepare(rows) builds the primitive for a row count ahead of time so forward() never allocates.
+// fp32 runs our own AVX-512 panel GEMM where the CPU has AVX-512, oneDNN otherwise; bf16 runs
+// oneDNN. prepare(rows) builds oneDNN's primitive for a row count ahead of time so forward() never
+// allocates (the panel GEMM needs nothing). x and y must not overlap.
 // FLOPs: 2·rows·in·out (+ rows·out for the bias).
 class PackedLinear {
  public:
@@ -36,12 +38,16 @@ class PackedLinear {
   int64_t in_features() const;
   int64_t out_features() const;
   int64_t packed_bytes() const;
-  // oneDNN's implementation name for the representative shape (e.g. "brg:avx512_core_bf16").
+  // "clear:panel_gemm_avx512", or oneDNN's implementation name for the representative shape
+  // (e.g. "brg:avx512_core_bf16").
   std::string implementation() const;
   struct Impl;
  private:
   std::unique_ptr<Impl> impl_;
 };
+// PackedLinears constructed while this is set run fp32 through oneDNN even where the panel GEMM
+// applies: tests check both paths, bench_gemm measures both.
+void force_onednn_fp32(bool onednn);
 
 // Each over `rows` vectors of `width`. FLOPs per element: layer_norm 8, rms_norm 4 (documented in
 // docs/ANALYSIS.md; the analysis uses the same table).

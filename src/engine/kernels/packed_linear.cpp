@@ -1,6 +1,9 @@
-// PackedLinear: y = x·Wᵀ + b through a oneDNN matmul whose weights were reordered once into the
-// layout the primitive prefers.
+// PackedLinear: y = x·Wᵀ + b. fp32 on AVX-512 runs our own panel GEMM (panel_gemm.hpp: weights
+// packed once into 32-column panels, streamed in address order with the next panel prefetched);
+// bf16, and fp32 without AVX-512, run a oneDNN matmul whose weights were reordered once into the
+// layout the primitive prefers. Either way the packed weights sit in memory backed by 2 MiB pages.
 //
+// oneDNN path:
 // Layout choice: at construction we ask oneDNN for a matmul with weights format `any` at a
 // representative M (kRepresentativeRows = 128, a typical prefill/encoder row count) and reorder W
 // into the layout it picks (for the brgemm kernels: blocks over N and K, e.g. BA16a64b for fp32,
@@ -12,17 +15,22 @@
 // handles and calls dnnl_primitive_execute with a prebuilt argument array (no allocation of ours;
 // oneDNN's own execute path may still use small internal containers).
 #include <algorithm>
+#include <atomic>
 #include <mutex>
 #include <string>
 #include <vector>
 
 #include "clear/engine/kernels.hpp"
 #include "clear/util/error.hpp"
+#include "engine/kernels/huge_pages.hpp"
 #include "engine/kernels/onednn.hpp"
+#include "engine/kernels/panel_gemm.hpp"
 #include "engine/kernels/parallel.hpp"
 
 namespace clear::kernels {
 namespace {
+
+std::atomic<bool> g_force_onednn{false};
 
 constexpr int64_t kRepresentativeRows = 128;
 
@@ -46,8 +54,13 @@ std::string shape_note(int64_t rows, int64_t in, int64_t out) {
 struct PackedLinear::Impl {
   int64_t out = 0, in = 0;
   DType dtype = DType::fp32;
+  // Own panel GEMM (fp32, AVX-512): the panels and an fp32 copy of the bias; nothing else is used.
+  bool panels = false;
+  HugePageBuffer panel_storage;
+  std::vector<float> panel_bias;
   dnnl::memory::desc packed_md;
-  dnnl::memory weights;  // packed
+  HugePageBuffer packed_storage;
+  dnnl::memory weights;  // packed, over packed_storage
   dnnl::memory bias;     // f32 [1, out], empty when none
   std::string impl_name;
 
@@ -123,6 +136,14 @@ PackedLinear::PackedLinear(const float* weight, const float* bias, int64_t out_f
   m.in = in_features;
   m.dtype = dtype;
   dt wt = onednn_type(dtype);
+  if (dtype == DType::fp32 && panel_gemm_available() && !g_force_onednn.load()) {
+    m.panels = true;
+    m.panel_storage = allocate_huge_page_buffer(size_t(panel_packed_floats(out_features, in_features)) * sizeof(float), "PackedLinear");
+    pack_panels(weight, out_features, in_features, static_cast<float*>(m.panel_storage.get()));
+    if (bias) m.panel_bias.assign(bias, bias + out_features);
+    m.impl_name = "clear:panel_gemm_avx512";
+    return;
+  }
   dnnl::engine& eng = onednn_engine();
   sync_onednn_threads();
   // W is [out, in] row-major = the K×N matrix with strides (1, K): format ba.
@@ -145,7 +166,8 @@ PackedLinear::PackedLinear(const float* weight, const float* bias, int64_t out_f
   }
   m.impl_name = pd.impl_info_str();
   m.packed_md = pd.weights_desc();
-  m.weights = dnnl::memory(m.packed_md, eng);
+  m.packed_storage = allocate_huge_page_buffer(m.packed_md.get_size(), "PackedLinear");
+  m.weights = dnnl::memory(m.packed_md, eng, m.packed_storage.get());
   dnnl::memory user_w(user_w_md, eng, const_cast<float*>(weight));
   dnnl::reorder(user_w, m.weights).execute(onednn_stream(), user_w, m.weights);
   onednn_stream().wait();
@@ -157,6 +179,7 @@ PackedLinear& PackedLinear::operator=(PackedLinear&&) noexcept = default;
 
 void PackedLinear::prepare(int64_t rows) {
   if (rows <= 0) throw Error("PackedLinear::prepare: expected rows > 0, got " + std::to_string(rows));
+  if (impl_->panels) return;  // the panel GEMM needs nothing per row count
   std::lock_guard<std::mutex> lock(impl_->mutex);
   impl_->prepare(rows, impl_->in, impl_->out);
 }
@@ -172,6 +195,11 @@ void PackedLinear::forward_strided(const float* x, int64_t ldx, float* y, int64_
     throw Error("PackedLinear::forward: expected rows >= 0, ldx >= " + std::to_string(m.in) + ", ldy >= " +
                 std::to_string(m.out) + "; got rows=" + std::to_string(rows) + " ldx=" + std::to_string(ldx) +
                 " ldy=" + std::to_string(ldy));
+  if (m.panels) {
+    panel_gemm(x, ldx, static_cast<const float*>(m.panel_storage.get()), m.panel_bias.empty() ? nullptr : m.panel_bias.data(),
+               y, ldy, rows, m.out, m.in);
+    return;
+  }
   std::lock_guard<std::mutex> lock(m.mutex);
   Impl::Entry& e = m.prepare(rows, ldx, ldy);
   sync_onednn_threads();
@@ -194,8 +222,11 @@ void PackedLinear::forward_strided(const float* x, int64_t ldx, float* y, int64_
 int64_t PackedLinear::in_features() const { return impl_->in; }
 int64_t PackedLinear::out_features() const { return impl_->out; }
 int64_t PackedLinear::packed_bytes() const {
+  if (impl_->panels) return panel_packed_floats(impl_->out, impl_->in) * 4 + int64_t(impl_->panel_bias.size()) * 4;
   return static_cast<int64_t>(impl_->packed_md.get_size()) + (impl_->bias ? impl_->out * 4 : 0);
 }
 std::string PackedLinear::implementation() const { return impl_->impl_name; }
+
+void force_onednn_fp32(bool onednn) { g_force_onednn.store(onednn); }
 
 }  // namespace clear::kernels

@@ -1,9 +1,12 @@
 #pragma once
-// exp, erf and tanh over arrays, vectorised through glibc's libmvec (the vector-ABI variants of
-// expf/erff/tanhf, accurate to 4 ulp, linked through libm's AS_NEEDED libmvec) where the CPU has
-// AVX-512 or AVX2, scalar libm otherwise. Every element goes through the same vector routine
-// (tails are padded), so a value's result never depends on its position in the array: this is
-// what lets attention_fused reproduce the leaves bit for bit whatever the blocking.
+// exp, erf and tanh over arrays, and the activations in one vector pass. Where the CPU has
+// AVX-512: exp and the activations are our own (vec_math.cpp: exp <= 2 ulp; gelu_erf through
+// erfc, gelu_tanh and silu as x·sigmoid, so their negative tails keep relative accuracy), erf and
+// tanh are glibc's libmvec (4 ulp). With AVX2 only: libmvec for all three, and the activations are
+// the multi-pass formulas of elementwise.cpp; otherwise scalar libm. Every element goes through the
+// same vector routine (tails are masked or padded), so a value's result never depends on its
+// position in the array: this is what lets attention_fused reproduce the leaves bit for bit
+// whatever the blocking.
 #include <cstdint>
 
 #include "clear/model/config.hpp"
@@ -15,12 +18,11 @@ void exp_array(const float* x, float* y, int64_t n);
 void erf_array(const float* x, float* y, int64_t n);
 void tanh_array(const float* x, float* y, int64_t n);
 
-// gelu_erf, gelu_tanh or silu in one vector pass (x·√½ / the tanh argument / −x, the libmvec call,
-// then the combination), with the same operations in the same order as the multi-pass formulas in
-// elementwise.cpp, where AVX-512 is available. Returns false (and does nothing) otherwise.
+// gelu_erf, gelu_tanh or silu in one vector pass, where AVX-512 is available (see above). Returns
+// false (and does nothing) otherwise.
 bool fused_activation(Activation act, const float* x, float* y, int64_t n);
 
-// Which implementation is in use: "libmvec-avx512", "libmvec-avx2" or "libm-scalar".
+// Which implementation is in use: "avx512 (...)", "libmvec-avx2" or "libm-scalar".
 const char* vec_math_impl();
 // Tests: use scalar libm even where libmvec applies (not thread-safe; call between kernels).
 void force_scalar_vec_math(bool scalar);
