@@ -4,7 +4,9 @@
 // shared machine the figures are noisy; rerun on a quiet one for docs/PERFORMANCE.md.
 // Also attention_fused's rate for three shapes (own kernels, for comparison with the GEMM rate).
 // "gemm-cold" runs one BERT shape over many distinct weight matrices, as a forward pass does.
-//   bench_gemm [--seconds S] [--threads 1,2] [--only gemm|gemm-cold|attention|bandwidth]
+//   bench_gemm [--seconds S] [--threads 1,2] [--only gemm|gemm-cold|attention|bandwidth|model-ceiling]
+// "model-ceiling" (only when asked) prints BERT-base's GEMM ceiling: its matmul shapes hot,
+// FLOP-weighted, per path (panel GEMM, oneDNN fp32, oneDNN bf16).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -113,7 +115,7 @@ int main(int argc, char** argv) {
     } else if (!std::strcmp(argv[i], "--only") && i + 1 < argc) {
       only = argv[++i];
     } else {
-      std::fprintf(stderr, "usage: bench_gemm [--seconds S] [--threads 1,2] [--only gemm|gemm-cold|attention|bandwidth]\n");
+      std::fprintf(stderr, "usage: bench_gemm [--seconds S] [--threads 1,2] [--only gemm|gemm-cold|attention|bandwidth|model-ceiling]\n");
       return 2;
     }
   }
@@ -125,28 +127,42 @@ int main(int argc, char** argv) {
   const Shape shapes[] = {{"qkv  M128 K768 N2304", 128, 768, 2304},  {"out  M128 K768 N768", 128, 768, 768},
                           {"ffn1 M128 K768 N3072", 128, 768, 3072},  {"ffn2 M128 K3072 N768", 128, 3072, 768},
                           {"square", sq, sq, sq}};
-  std::vector<clear::DType> dtypes = {clear::DType::fp32};
-  if (bf16) dtypes.push_back(clear::DType::bf16);
+  // fp32 twice where the panel GEMM applies: through it (what the engine runs) and through oneDNN
+  // (the "oneDNN GEMM ceiling").
+  struct Path {
+    clear::DType dtype;
+    bool onednn;
+    const char* label;
+  };
+  std::vector<Path> paths = {{clear::DType::fp32, false, "fp32"}};
+  {
+    std::vector<float> w(64, 0.5f);
+    if (clear::kernels::PackedLinear(w.data(), nullptr, 8, 8, clear::DType::fp32).implementation().rfind("clear:", 0) == 0)
+      paths.push_back({clear::DType::fp32, true, "fp32 oneDNN"});
+  }
+  if (bf16) paths.push_back({clear::DType::bf16, false, "bf16"});
   auto wanted = [&](const char* section) { return only.empty() || only == section; };
   if (wanted("gemm")) {
-  std::printf("%-22s %-5s", "shape", "dtype");
+  std::printf("%-22s %-11s", "shape", "path");
   for (int t : thread_counts) std::printf("  %2d thr GFLOP/s", t);
   std::printf("\n");
-  for (clear::DType dt : dtypes)
+  for (const Path& path : paths)
     for (const Shape& s : shapes) {
-      std::printf("%-22s %-5s", s.name, clear::to_string(dt));
+      clear::kernels::force_onednn_fp32(path.onednn);
+      std::printf("%-22s %-11s", s.name, path.label);
       for (int t : thread_counts) {
         clear::kernels::set_threads(t);
-        std::printf("  %15.1f", linear_gflops(s, dt, seconds));
+        std::printf("  %15.1f", linear_gflops(s, path.dtype, seconds));
         std::fflush(stdout);
       }
       std::printf("\n");
     }
+  clear::kernels::force_onednn_fp32(false);
   {
     clear::DType dt = clear::DType::fp32;
     std::vector<float> w(768 * 768, 0.5f);
     clear::kernels::PackedLinear probe(w.data(), nullptr, 768, 768, dt);
-    std::printf("oneDNN implementation (fp32, M128 K768 N768): %s\n", probe.implementation().c_str());
+    std::printf("implementation (fp32, M128 K768 N768): %s\n", probe.implementation().c_str());
     if (bf16) {
       clear::kernels::PackedLinear probe16(w.data(), nullptr, 768, 768, clear::DType::bf16);
       std::printf("oneDNN implementation (bf16, M128 K768 N768): %s\n", probe16.implementation().c_str());
@@ -156,13 +172,40 @@ int main(int argc, char** argv) {
   if (wanted("gemm-cold")) {
     // 48 × 9.4 MB of fp32 weights: more than the L3 this VM reports (260 MiB), like BERT-base's 340 MB.
     const Shape cold = {"ffn1 M128 K768 N3072", 128, 768, 3072};
-    std::printf("%-22s fp32, 48 distinct weight matrices in turn (weights from memory):", cold.name);
-    for (int t : thread_counts) {
-      clear::kernels::set_threads(t);
-      std::printf("  %d thr %.1f GFLOP/s", t, linear_cold_gflops(cold, 48, seconds));
-      std::fflush(stdout);
+    for (const Path& path : paths) {
+      if (path.dtype != clear::DType::fp32) continue;
+      clear::kernels::force_onednn_fp32(path.onednn);
+      std::printf("%-22s %-11s, 48 distinct weight matrices in turn (weights from memory):", cold.name, path.label);
+      for (int t : thread_counts) {
+        clear::kernels::set_threads(t);
+        std::printf("  %d thr %.1f GFLOP/s", t, linear_cold_gflops(cold, 48, seconds));
+        std::fflush(stdout);
+      }
+      std::printf("\n");
     }
-    std::printf("\n");
+    clear::kernels::force_onednn_fp32(false);
+  }
+  if (only == "model-ceiling") {
+    // BERT-base's matmuls at seq 128: q, k, v, out (768→768), up (768→3072), down (3072→768);
+    // per layer 4·768² = 768·3072 = 3072·768 multiply-adds each group, so equal FLOP weights, and
+    // the ceiling is the harmonic mean of the three shapes' hot GFLOP/s (the GEMM-bound time).
+    const Shape group[] = {{"out", 128, 768, 768}, {"up", 128, 768, 3072}, {"down", 128, 3072, 768}};
+    for (const Path& path : paths) {
+      clear::kernels::force_onednn_fp32(path.onednn);
+      for (int t : thread_counts) {
+        clear::kernels::set_threads(t);
+        double inverse = 0;
+        std::printf("model-ceiling bert-base %s %d thr:", path.label, t);
+        for (const Shape& s : group) {
+          double g = linear_gflops(s, path.dtype, seconds);
+          inverse += 1.0 / g / 3.0;
+          std::printf(" %s %.1f", s.name, g);
+        }
+        std::printf(" => %.1f GFLOP/s\n", 1.0 / inverse);
+        std::fflush(stdout);
+      }
+    }
+    clear::kernels::force_onednn_fp32(false);
   }
   if (wanted("attention")) {
     struct AttnShape {

@@ -5,8 +5,9 @@ Runs BertModel with the bert-base-uncased config (random weights, fp32, batch 1,
 PyTorch (Debian's python3-torch, eager, torch.inference_mode, best of N) at 1 and 2 threads, and
 `dissect run bert-base-uncased` (median of N) in fp32 and bf16 at the same thread counts. Prints
 latency, effective GFLOP/s (FLOPs from `dissect analyze ... --format json`, flops_total), the ratio
-to PyTorch's best setting and to the GEMM ceiling (`dissect machine` or the bench_gemm program), and
-GPT-2 decode tokens/s against the memory-bandwidth floor (weight bytes / measured bandwidth).
+to PyTorch's best setting and to BERT-base's GEMM ceiling (bench_gemm --only model-ceiling, measured
+just before each of our runs), and GPT-2 decode tokens/s against the memory-bandwidth floor (weight
+bytes / bandwidth from bench_gemm --only bandwidth).
 
 Timing belongs here, never in tests. Run it on a quiet machine (bench/run_bert_vs_torch.sh) and
 record the table, the machine and the date in docs/PERFORMANCE.md.
@@ -203,42 +204,37 @@ def ours_latency(dissect, model, seq, threads, dtype, iters, warmup, extra=()):
     return find_median_ms(doc, "dissect run")[0], doc
 
 
-def gemm_ceilings(dissect, bench_gemm, threads):
-    """{threads: (fp32 GFLOP/s, bf16 GFLOP/s or None)}, {threads: GB/s} and where they came from:
-    `dissect machine --refresh --threads T --format json` (gemm_gflops.fp32/bf16, memory_bandwidth_gbs), else
-    the bench_gemm program's table (best shape per dtype)."""
-    flops, bw = {}, {}
-    try:
-        for t in threads:
-            # --refresh: measured now, under the same conditions as the runs, not taken from an older cache.
-            doc = run_json([dissect, "machine", "--refresh", "--threads", str(t), "--format", "json"], "dissect machine")
-            gemm = doc.get("gemm_gflops") or {}
-            if "fp32" not in gemm:
-                raise BenchError(f"dissect machine: no gemm_gflops.fp32 in its JSON (keys: {sorted(doc)})")
-            flops[t] = (gemm.get("fp32"), gemm.get("bf16"))
-            if doc.get("memory_bandwidth_gbs"):
-                bw[t] = doc["memory_bandwidth_gbs"]
-        return flops, bw, "dissect machine"
-    except BenchError as e:
-        print(f"note: {e}; falling back to bench_gemm", file=sys.stderr)
+def bench_gemm_lines(bench_gemm, only, threads, seconds):
     if not bench_gemm or not os.path.exists(bench_gemm):
-        raise BenchError("no GEMM ceiling: `dissect machine` failed and the bench_gemm program was not found "
-                         "(build it: cmake --build build --target bench_gemm)")
-    out = subprocess.run([bench_gemm, "--threads", ",".join(map(str, threads))], capture_output=True, text=True)
+        raise BenchError(f"bench_gemm not found at {bench_gemm} (build it: cmake --build build --target bench_gemm)")
+    out = subprocess.run([bench_gemm, "--only", only, "--threads", ",".join(map(str, threads)), "--seconds", str(seconds)],
+                         capture_output=True, text=True)
     if out.returncode != 0:
-        raise BenchError(f"bench_gemm exited {out.returncode}: {out.stderr.strip()}")
-    table = {t: [None, None] for t in threads}
-    for line in out.stdout.splitlines():
-        m = re.match(r"^(\S+)\s+(fp32|bf16)\s+([\d.\s]+)$", line.strip())
+        raise BenchError(f"bench_gemm --only {only} exited {out.returncode}: {out.stderr.strip()}")
+    return out.stdout.splitlines()
+
+
+def model_ceiling(bench_gemm, threads):
+    """BERT-base's GEMM ceiling at `threads`, measured now (the machine's speed drifts between windows,
+    so each of our runs is compared with a ceiling taken just before it): {path: GFLOP/s} for the paths
+    bench_gemm prints ("fp32" = our panel GEMM, "fp32 oneDNN", "bf16"). Each is BERT's matmul shapes run
+    hot, FLOP-weighted (harmonic mean): the time a forward pass would take if it were only its matmuls
+    at that speed."""
+    found = {}
+    for line in bench_gemm_lines(bench_gemm, "model-ceiling", [threads], 1.0):
+        m = re.match(r"^model-ceiling bert-base (.+) (\d+) thr:.*=> ([\d.]+) GFLOP/s$", line.strip())
         if m:
-            values = [float(x) for x in m.group(3).split()]
-            for t, v in zip(threads, values):
-                i = 0 if m.group(2) == "fp32" else 1
-                table[t][i] = max(table[t][i] or 0.0, v)
+            found[m.group(1)] = float(m.group(3))
+    if "fp32" not in found:
+        raise BenchError("bench_gemm --only model-ceiling printed no fp32 line")
+    return found
+
+
+def bandwidths(bench_gemm, threads):
+    for line in bench_gemm_lines(bench_gemm, "bandwidth", threads, 1.0):
         if line.startswith("memory bandwidth"):
-            for t, v in re.findall(r"(\d+) thr ([\d.]+) GB/s", line):
-                bw[int(t)] = float(v)
-    return {t: tuple(v) for t, v in table.items()}, bw, "bench_gemm (best shape)"
+            return {int(t): float(v) for t, v in re.findall(r"(\d+) thr ([\d.]+) GB/s", line)}
+    raise BenchError("bench_gemm --only bandwidth printed no bandwidth line")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -274,11 +270,6 @@ def main():
     except BenchError as e:
         problems.append(str(e))
         flops = None
-    try:
-        ceilings, bandwidth, ceiling_source = gemm_ceilings(args.dissect, args.bench_gemm, threads)
-    except BenchError as e:
-        problems.append(str(e))
-        ceilings, bandwidth, ceiling_source = {}, {}, "none"
 
     torch_ms = {}  # (threads, backend) -> (best, median, runs)
     backends = [b for b in args.torch_backends.split(",") if b]
@@ -298,40 +289,52 @@ def main():
         for backend in backends:
             if (t, backend) in torch_ms:
                 best, median, runs = torch_ms[(t, backend)]
-                rows.append((f"torch-{backend}", "fp32", t, best, f"best of {runs} (median {median:.1f})"))
+                rows.append((f"torch-{backend}", "fp32", t, best, f"best of {runs} (median {median:.1f})", None))
         for dtype in ("fp32", "bf16"):
             try:
+                ceiling = model_ceiling(args.bench_gemm, t)
                 ms, doc = ours_latency(args.dissect, "bert-base-uncased", args.seq, t, dtype, args.iters, args.warmup)
                 p10 = doc.get("latency", {}).get("p10_ms")
                 rows.append(("clear", dtype, t, ms, f"median of {args.iters}" + (f"; p10 {p10:.1f} ms = "
-                             f"{torch_best / p10:.2f}x torch best, best against best" if p10 and torch_best else "")))
+                             f"{torch_best / p10:.2f}x torch best, best against best" if p10 and torch_best else ""), ceiling))
             except BenchError as e:
                 problems.append(str(e))
 
     print(f"BERT-base, batch 1, seq {args.seq}, random weights; {results['date']}; {results['cpus']} CPUs; "
           f"FLOPs {flops / 1e9:.2f} G (dissect analyze)" if flops else "FLOPs: unknown")
-    print(f"GEMM ceiling from {ceiling_source}: " +
-          ", ".join(f"{t} thr fp32 {c[0] or float('nan'):.0f} / bf16 {c[1] or float('nan'):.0f} GFLOP/s" for t, c in sorted(ceilings.items())))
+    print("GEMM ceiling: BERT-base's matmul shapes hot, FLOP-weighted (bench_gemm --only model-ceiling), measured just "
+          "before each of our runs; 'of oneDNN' is the issue's ceiling (oneDNN's fp32 GEMM; bf16 rows: oneDNN bf16), "
+          "'of panel' our own fp32 GEMM's")
     if "torch_blas" in results:
         print(f"PyTorch {results['torch_blas']}; 'vs torch best' divides by the fastest PyTorch row")
-    header = f"{'engine':12} {'dtype':5} {'thr':>3} {'ms':>9} {'GFLOP/s':>8} {'vs torch best':>13} {'of ceiling':>10}  note"
+    header = (f"{'engine':12} {'dtype':5} {'thr':>3} {'ms':>9} {'GFLOP/s':>8} {'vs torch best':>13} {'of oneDNN':>16} "
+              f"{'of panel':>14}  note")
     print(header)
     print("-" * len(header))
-    for engine, dtype, t, ms, note in rows:
+    fmt = lambda v, f: (f.format(v) if v is not None else "n/a")
+    for engine, dtype, t, ms, note, ceiling in rows:
         gflops = flops / (ms * 1e-3) / 1e9 if flops else None
         speedup = torch_best / ms if torch_best else None
-        ceiling = ceilings.get(t, (None, None))[0 if dtype == "fp32" else 1]
-        of_ceiling = gflops / ceiling if gflops and ceiling else None
-        fmt = lambda v, f: (f.format(v) if v is not None else "n/a")
+        onednn = (ceiling or {}).get("fp32 oneDNN" if dtype == "fp32" else "bf16")
+        panel = (ceiling or {}).get("fp32") if dtype == "fp32" else None
+        of_onednn = gflops / onednn if gflops and onednn else None
+        of_panel = gflops / panel if gflops and panel else None
+        cell = lambda frac, c: f"{fmt(frac, '{:.0%}')} of {c:.0f}" if frac is not None else "n/a"
         print(f"{engine:12} {dtype:5} {t:>3} {ms:>9.1f} {fmt(gflops, '{:.1f}'):>8} {fmt(speedup, '{:.2f}x'):>13} "
-              f"{fmt(of_ceiling, '{:.0%}'):>10}  {note}")
+              f"{cell(of_onednn, onednn or 0):>16} {cell(of_panel, panel or 0):>14}  {note}")
         results["rows"].append(dict(engine=engine, dtype=dtype, threads=t, ms=ms, gflops=gflops,
-                                    speedup_vs_torch_best=speedup, fraction_of_gemm_ceiling=of_ceiling, note=note))
+                                    speedup_vs_torch_best=speedup, gemm_ceilings=ceiling,
+                                    fraction_of_onednn_ceiling=of_onednn, fraction_of_panel_ceiling=of_panel, note=note))
     print("goals: fp32 2 thr >= 1.5x torch best and >= 85% of the 2-thread ceiling; fp32 1 thr >= 85% of the "
           "1-thread ceiling; bf16 >= 3x torch best fp32")
 
     # GPT-2 decode: one token with kv_len cached tokens; tokens/s against weight bytes / bandwidth.
     print()
+    try:
+        bandwidth = bandwidths(args.bench_gemm, threads)
+    except BenchError as e:
+        problems.append(str(e))
+        bandwidth = {}
     try:
         weights = find_number(run_json([args.dissect, "analyze", "gpt2", "--format", "json"], "dissect analyze gpt2"),
                               ("weights_bytes",), "dissect analyze gpt2")

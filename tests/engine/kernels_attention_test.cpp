@@ -3,6 +3,7 @@
 // fused kernel against the four leaves bit for bit at 1 and 2 threads.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -255,6 +256,40 @@ TEST(AttentionThreads, FusedIdenticalAtOneAndTwoThreads) {
     EXPECT_EQ(out1, out3) << c.name;
   }
   set_threads(0);
+}
+
+// The AVX-512 softmax row (one function, three passes) gives the same bits as the portable passes
+// written out here: max, x − max, exp_array (the same exp), the sum in 16 lanes (element i into
+// lane i mod 16, lanes added 0..15), × 1/sum. Rows of awkward lengths, −inf entries, all −inf.
+TEST(AttentionSoftmax, AvxRowEqualsThePortablePasses) {
+  SCOPED_TRACE(clear::testing::seed_note());
+  force_scalar_vec_math(false);
+  for (int64_t n : {1, 7, 16, 17, 128, 131, 1000}) {
+    for (int variant = 0; variant < 3; ++variant) {
+      std::vector<float> row = random_floats(n, -30.0f, 30.0f);
+      if (variant == 1)
+        for (int64_t j = 0; j < n; j += 3) row[j] = -std::numeric_limits<float>::infinity();
+      if (variant == 2) row.assign(n, -std::numeric_limits<float>::infinity());
+      std::vector<float> want = row;
+      float m = *std::max_element(want.begin(), want.end());
+      if (m == -std::numeric_limits<float>::infinity()) {
+        std::fill(want.begin(), want.end(), 0.0f);
+      } else {
+        for (float& v : want) v -= m;
+        exp_array(want.data(), want.data(), n);
+        float lanes[16] = {};
+        for (int64_t j = 0; j < n; ++j) lanes[j % 16] += want[j];
+        float sum = 0.0f;
+        for (float l : lanes) sum += l;
+        float inv = 1.0f / sum;
+        for (float& v : want) v *= inv;
+      }
+      AttentionDims d;
+      d.q_len = 1, d.kv_len = n, d.heads = 1, d.kv_heads = 1, d.head_dim = 1;
+      attention_softmax(d, row.data());
+      EXPECT_EQ(row, want) << "n=" << n << " variant " << variant;
+    }
+  }
 }
 
 TEST(AttentionErrors, BadDimsAndScratch) {

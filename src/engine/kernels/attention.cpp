@@ -126,6 +126,7 @@ CLEAR_VECTOR_CLONES void scale_span(float* x, float c, int64_t n) {
 
 // p = exp(x − max) / Σ exp(x − max) in place; all −inf (or empty) → zeros.
 void softmax_row(float* x, int64_t n) {
+  if (fused_softmax_row(x, n)) return;  // AVX-512: one function, three passes, the same bits
   float m = max_span(x, n);
   if (m == kNegInf) {
     std::memset(x, 0, sizeof(float) * static_cast<size_t>(n));

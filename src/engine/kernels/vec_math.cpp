@@ -60,6 +60,7 @@ void apply_scalar(Scalar f, const float* x, float* y, int64_t n) {
 // uninitialized" once they are inlined here; it is the intrinsics' own don't-care operand.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #define CLEAR_AVX512 __attribute__((target("avx512f"))) static inline
 template <class Op>
 __attribute__((target("avx512f"))) void map16(Vec16Fn f, const float* x, float* y, int64_t n) {
@@ -144,6 +145,44 @@ CLEAR_AVX512 __m512 gelu_tanh16(__m512 x) {
 }
 CLEAR_AVX512 __m512 silu16(__m512 x) { return x_sigmoid16(x, x); }
 #undef CLEAR_AVX512
+
+// One row of softmax in three vector passes (max; e^(x − max) stored and summed; scale), the same
+// operations on each element as the portable passes of attention.cpp (max_span, subtract_span,
+// exp_array, sum_span, scale_span): element i adds into lane i mod 16 in order, and the lanes are
+// combined 0..15 in turn, so the bits agree.
+__attribute__((target("avx512f"))) void softmax_row16(float* x, int64_t n) {
+  const __mmask16 tail = static_cast<__mmask16>((1u << (n % 16)) - 1u);
+  const int64_t whole = n - n % 16;
+  const __m512 neg_inf = _mm512_set1_ps(-INFINITY);
+  __m512 m = neg_inf;
+  for (int64_t i = 0; i < whole; i += 16) m = _mm512_max_ps(m, _mm512_loadu_ps(x + i));
+  if (tail) m = _mm512_max_ps(m, _mm512_mask_loadu_ps(neg_inf, tail, x + whole));
+  const float max = _mm512_reduce_max_ps(m);
+  if (max == -INFINITY) {
+    std::memset(x, 0, sizeof(float) * static_cast<size_t>(n));
+    return;
+  }
+  const __m512 mv = _mm512_set1_ps(max);
+  __m512 acc = _mm512_setzero_ps();
+  for (int64_t i = 0; i < whole; i += 16) {
+    __m512 e = exp16(_mm512_sub_ps(_mm512_loadu_ps(x + i), mv));
+    _mm512_storeu_ps(x + i, e);
+    acc = _mm512_add_ps(acc, e);
+  }
+  if (tail) {
+    __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(tail, x + whole), mv));
+    _mm512_mask_storeu_ps(x + whole, tail, e);
+    acc = _mm512_mask_add_ps(acc, tail, acc, e);
+  }
+  alignas(64) float lanes[16];
+  _mm512_store_ps(lanes, acc);
+  float sum = 0.0f;
+  for (float l : lanes) sum += l;
+  const __m512 inv = _mm512_set1_ps(1.0f / sum);
+  for (int64_t i = 0; i < whole; i += 16) _mm512_storeu_ps(x + i, _mm512_mul_ps(_mm512_loadu_ps(x + i), inv));
+  if (tail) _mm512_mask_storeu_ps(x + whole, tail, _mm512_mul_ps(_mm512_maskz_loadu_ps(tail, x + whole), inv));
+}
+
 #pragma GCC diagnostic pop
 
 // y = f(x) over 16-float vectors, the tail masked, so each element goes through the same
@@ -159,6 +198,12 @@ __attribute__((target("avx512f"))) void map16(const float* x, float* y, int64_t 
 }
 
 }  // namespace
+
+bool fused_softmax_row(float* x, int64_t n) {
+  if (g_impl != Impl::avx512) return false;
+  softmax_row16(x, n);
+  return true;
+}
 
 bool fused_activation(Activation act, const float* x, float* y, int64_t n) {
   if (g_impl != Impl::avx512) return false;

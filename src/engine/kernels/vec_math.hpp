@@ -22,6 +22,11 @@ void tanh_array(const float* x, float* y, int64_t n);
 // false (and does nothing) otherwise.
 bool fused_activation(Activation act, const float* x, float* y, int64_t n);
 
+// Softmax of one row in place, where AVX-512 is available: the same bits as the portable passes
+// of attention.cpp's softmax_row (a row whose max is −inf becomes zeros). Returns false (and does
+// nothing) otherwise.
+bool fused_softmax_row(float* x, int64_t n);
+
 // Which implementation is in use: "avx512 (...)", "libmvec-avx2" or "libm-scalar".
 const char* vec_math_impl();
 // Tests: use scalar libm even where libmvec applies (not thread-safe; call between kernels).
