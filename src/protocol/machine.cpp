@@ -105,7 +105,10 @@ MachineInfo machine_info(const MachineOptions& options) {
   if (!options.refresh && std::filesystem::exists(path)) {
     try {
       const MachineInfo cached = machine_from_json(nlohmann::json::parse(read_file(path)));
+      // The ceilings are the engine's own kernels on this machine: another build (commit) may
+      // run other kernels, so it measures again.
       if (cached.hostname == m.hostname && cached.cpu_model == m.cpu_model && cached.ceiling_threads == threads &&
+          cached.clear_version == m.clear_version && cached.clear_commit == m.clear_commit &&
           cached.gemm_gflops.count("fp32")) {
         m.gemm_gflops = cached.gemm_gflops;
         m.memory_bandwidth_gbs = cached.memory_bandwidth_gbs;
