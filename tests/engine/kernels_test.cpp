@@ -254,7 +254,8 @@ void check_linear(DType dtype, double tol) {
   // The last two cross the panel GEMM's blocking: 384-input depth blocks (the last one shorter)
   // and 192-row blocks, so the prefetch of the next panel wraps to the next rows and block.
   for (LinearCase lc : {LinearCase{1, 33, 17, true}, LinearCase{5, 64, 64, false}, LinearCase{128, 96, 200, true},
-                        LinearCase{37, 768, 65, true}, LinearCase{200, 1000, 70, true}, LinearCase{13, 400, 96, false}}) {
+                        LinearCase{37, 768, 65, true}, LinearCase{200, 1000, 70, true}, LinearCase{13, 400, 96, false},
+                        LinearCase{3, 1, 1, true}}) {
     auto w = random_floats(lc.out * lc.in), b = random_floats(lc.out), x = random_floats(lc.rows * lc.in);
     PackedLinear lin(w.data(), lc.bias ? b.data() : nullptr, lc.out, lc.in, dtype);
     EXPECT_EQ(lin.in_features(), lc.in);
