@@ -54,13 +54,13 @@ std::string shape_note(int64_t rows, int64_t in, int64_t out) {
 struct PackedLinear::Impl {
   int64_t out = 0, in = 0;
   DType dtype = DType::fp32;
-  // Own panel GEMM (fp32, AVX-512): the panels and an fp32 copy of the bias; nothing else is used.
+  HugePageBuffer storage;  // the packed weights, of either path
+  // Own panel GEMM (fp32, AVX-512): the panels in storage and an fp32 copy of the bias.
   bool panels = false;
-  HugePageBuffer panel_storage;
   std::vector<float> panel_bias;
+  // oneDNN path: its packed layout and a memory object over storage.
   dnnl::memory::desc packed_md;
-  HugePageBuffer packed_storage;
-  dnnl::memory weights;  // packed, over packed_storage
+  dnnl::memory weights;
   dnnl::memory bias;     // f32 [1, out], empty when none
   std::string impl_name;
 
@@ -138,8 +138,9 @@ PackedLinear::PackedLinear(const float* weight, const float* bias, int64_t out_f
   dt wt = onednn_type(dtype);
   if (dtype == DType::fp32 && panel_gemm_available() && !g_force_onednn.load()) {
     m.panels = true;
-    m.panel_storage = allocate_huge_page_buffer(size_t(panel_packed_floats(out_features, in_features)) * sizeof(float), "PackedLinear");
-    pack_panels(weight, out_features, in_features, static_cast<float*>(m.panel_storage.get()));
+    m.storage = allocate_huge_page_buffer(size_t(panel_packed_floats(out_features, in_features)) * sizeof(float),
+                                          "PackedLinear");
+    pack_panels(weight, out_features, in_features, static_cast<float*>(m.storage.get()));
     if (bias) m.panel_bias.assign(bias, bias + out_features);
     m.impl_name = "clear:panel_gemm_avx512";
     return;
@@ -166,8 +167,8 @@ PackedLinear::PackedLinear(const float* weight, const float* bias, int64_t out_f
   }
   m.impl_name = pd.impl_info_str();
   m.packed_md = pd.weights_desc();
-  m.packed_storage = allocate_huge_page_buffer(m.packed_md.get_size(), "PackedLinear");
-  m.weights = dnnl::memory(m.packed_md, eng, m.packed_storage.get());
+  m.storage = allocate_huge_page_buffer(m.packed_md.get_size(), "PackedLinear");
+  m.weights = dnnl::memory(m.packed_md, eng, m.storage.get());
   dnnl::memory user_w(user_w_md, eng, const_cast<float*>(weight));
   dnnl::reorder(user_w, m.weights).execute(onednn_stream(), user_w, m.weights);
   onednn_stream().wait();
@@ -196,8 +197,8 @@ void PackedLinear::forward_strided(const float* x, int64_t ldx, float* y, int64_
                 std::to_string(m.out) + "; got rows=" + std::to_string(rows) + " ldx=" + std::to_string(ldx) +
                 " ldy=" + std::to_string(ldy));
   if (m.panels) {
-    panel_gemm(x, ldx, static_cast<const float*>(m.panel_storage.get()), m.panel_bias.empty() ? nullptr : m.panel_bias.data(),
-               y, ldy, rows, m.out, m.in);
+    panel_gemm(x, ldx, static_cast<const float*>(m.storage.get()), m.panel_bias.empty() ? nullptr : m.panel_bias.data(), y,
+               ldy, rows, m.out, m.in);
     return;
   }
   std::lock_guard<std::mutex> lock(m.mutex);
