@@ -30,7 +30,8 @@ seconds=${CLEAR_FUZZ_SECONDS:-30}
 corpus=$(mktemp -d)
 trap 'rm -rf "$corpus"' EXIT
 mkdir -p "$corpus/config" "$corpus/safetensors"
-cp data/zoo/*.json "$corpus/config/"
+# Seeds: the zoo, and every input a fuzzer once crashed on (fuzz/regressions/), replayed first.
+cp data/zoo/*.json fuzz/regressions/config/* "$corpus/config/"
 # Seeds for the safetensors fuzzer: small valid files (8-byte little-endian header length, JSON
 # header, data), so mutations start from inputs that pass the header checks.
 seed_safetensors() {

@@ -43,9 +43,9 @@ int64_t Fields::bounded(const char* key, int64_t lo, int64_t hi) const {
   const nlohmann::json& value = *find(key);
   std::string expected = lo == 1 ? fmt::format("a positive integer (at most {})", hi)
                                  : fmt::format("an integer from {} to {}", lo, hi);
-  if (value.is_number_unsigned()) {
+  if (value.is_number_unsigned()) {  // nlohmann parses every non-negative integer, 0 included, as unsigned
     uint64_t v = value.get<uint64_t>();
-    if (v > uint64_t(hi)) fail_value(key, expected);
+    if (v > uint64_t(hi) || int64_t(v) < lo) fail_value(key, expected);
     return int64_t(v);
   }
   if (!value.is_number_integer()) fail_value(key, expected);

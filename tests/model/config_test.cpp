@@ -332,8 +332,24 @@ TEST(Config, ZeroAndNegativeSizesAreNamed) {
         json j = base;
         j[it.key()] = bad;
         expect_error(j, {it.key().c_str(), "test.json"});
+        // As read from a file: nlohmann parses a non-negative integer as unsigned, a path of its own.
+        expect_error(json::parse(j.dump()), {it.key().c_str(), "test.json"});
       }
     }
+  }
+  // Optional sizes, as read from a file (a 0 here once divided by zero: num_key_value_heads).
+  const std::pair<const char*, const char*> optional[] = {
+      {"bert", "type_vocab_size"},          {"bert", "max_position_embeddings"}, {"albert", "num_hidden_groups"},
+      {"albert", "inner_group_num"},        {"gpt2", "n_inner"},                 {"llama", "num_key_value_heads"},
+      {"llama", "head_dim"},                {"mistral", "sliding_window"},       {"mixtral", "num_local_experts"},
+      {"mixtral", "num_experts_per_tok"},   {"t5", "num_decoder_layers"},        {"t5", "relative_attention_num_buckets"},
+      {"t5", "relative_attention_max_distance"}, {"bart", "max_position_embeddings"}, {"vit", "image_size"},
+      {"vit", "patch_size"},                {"vit", "num_channels"},             {"vit", "num_labels"}};
+  for (const auto& [type, key] : optional) {
+    SCOPED_TRACE(std::string(type) + " " + key + "=0");
+    json j = minimal(type);
+    j[key] = 0;
+    expect_error(json::parse(j.dump()), {key, "test.json"});
   }
   json j = minimal("bert");
   j["max_position_embeddings"] = 0;
